@@ -1,0 +1,250 @@
+//! # quarry-index
+//!
+//! Quarry's inverted index on tantivy: a schema with one analyzed field per language
+//! (`en`, `zh`), the original document stored as JSON, BM25 bag-of-words search across both
+//! language fields, and resumable batch ingestion from JSONL.
+//!
+//! Later stages add learned sparse expansion and hybrid fusion next to BM25 here.
+
+pub mod analysis;
+pub mod ingest;
+pub mod search;
+
+use analysis::AnalysisError;
+use quarry_core::config::AnalysisConfig;
+use quarry_core::{Document, Lang};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
+};
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
+
+pub use ingest::{ingest_file, IngestOptions, IngestReport};
+pub use search::Hit;
+
+/// Index errors.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// No index where one was expected.
+    #[error("no index at {0}; create one with `quarry ingest --index {0} FILE.jsonl`")]
+    NotFound(PathBuf),
+    /// tantivy failed.
+    #[error("index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// Analyzer setup failed.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    /// A file could not be read.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A bad input line in `--strict` mode.
+    #[error("{path}:{line}: {message}")]
+    Input {
+        /// Input file.
+        path: String,
+        /// Line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A pipeline stage failed.
+    #[error(transparent)]
+    Stage(#[from] quarry_core::StageError),
+    /// A query could not be parsed.
+    #[error("query: {0}")]
+    Query(String),
+}
+
+/// The index fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Document id (raw, stored).
+    pub id: Field,
+    /// Language code (raw, stored).
+    pub lang: Field,
+    /// English text (analyzed with `quarry_en`, stored for snippets).
+    pub en: Field,
+    /// Chinese text (analyzed with `quarry_zh`, stored for snippets).
+    pub zh: Field,
+    /// The whole document as JSON (stored only).
+    pub source: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str| {
+        TextOptions::default().set_stored().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let id = b.add_text_field("id", STRING | STORED);
+    let lang = b.add_text_field("lang", STRING | STORED);
+    let en = b.add_text_field("en", text(analysis::EN));
+    let zh = b.add_text_field("zh", text(analysis::ZH));
+    let source = b.add_text_field("source", STORED);
+    (
+        b.build(),
+        Fields {
+            id,
+            lang,
+            en,
+            zh,
+            source,
+        },
+    )
+}
+
+/// An open Quarry index.
+pub struct QuarryIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    path: Option<PathBuf>,
+    jieba: Arc<jieba_rs::Jieba>,
+}
+
+impl QuarryIndex {
+    /// Opens the index at `path`, creating it if the directory is empty or absent.
+    pub fn open_or_create(path: &Path, cfg: &AnalysisConfig) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(path).map_err(|e| IndexError::Io {
+            context: format!("create index directory {}", path.display()),
+            source: e,
+        })?;
+        let (schema, _) = schema();
+        let dir = tantivy::directory::MmapDirectory::open(path)
+            .map_err(|e| IndexError::Tantivy(e.into()))?;
+        let index = Index::open_or_create(dir, schema)?;
+        Self::from_index(index, Some(path.to_path_buf()), cfg)
+    }
+
+    /// Opens an existing index.
+    pub fn open(path: &Path, cfg: &AnalysisConfig) -> Result<Self, IndexError> {
+        if !path.join("meta.json").is_file() {
+            return Err(IndexError::NotFound(path.to_path_buf()));
+        }
+        let index = Index::open_in_dir(path)?;
+        Self::from_index(index, Some(path.to_path_buf()), cfg)
+    }
+
+    /// An in-memory index (tests, benchmarks).
+    pub fn in_memory(cfg: &AnalysisConfig) -> Result<Self, IndexError> {
+        let (schema, _) = schema();
+        Self::from_index(Index::create_in_ram(schema), None, cfg)
+    }
+
+    fn from_index(index: Index, path: Option<PathBuf>, cfg: &AnalysisConfig) -> Result<Self, IndexError> {
+        let (expected, fields) = schema();
+        if index.schema() != expected {
+            return Err(IndexError::Query(format!(
+                "the index at {} was built with a different schema; rebuild it",
+                path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            )));
+        }
+        let jieba = Arc::new(analysis::build_jieba(cfg)?);
+        analysis::register(&index, jieba.clone(), cfg);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(QuarryIndex {
+            index,
+            reader,
+            fields,
+            path,
+            jieba,
+        })
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> Fields {
+        self.fields
+    }
+
+    /// Where the index lives (None in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The jieba segmenter in use.
+    pub fn jieba(&self) -> Arc<jieba_rs::Jieba> {
+        self.jieba.clone()
+    }
+
+    /// Makes committed changes visible to searches.
+    pub fn reload(&self) -> Result<(), IndexError> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// A searcher over the last reloaded commit.
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    /// Number of live documents.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The tantivy document for a Quarry document: id, language, every field's text in the
+    /// language field (title first), and the whole document as JSON.
+    pub fn to_tantivy(&self, doc: &Document) -> TantivyDocument {
+        let f = self.fields;
+        let lang = doc.effective_lang();
+        let mut t = TantivyDocument::default();
+        t.add_text(f.id, &doc.id);
+        t.add_text(f.lang, lang.code());
+        let field = match lang {
+            Lang::Zh => f.zh,
+            _ => f.en,
+        };
+        for fl in &doc.fields {
+            if !fl.text.trim().is_empty() {
+                t.add_text(field, &fl.text);
+            }
+        }
+        let mut src = doc.to_flat_json();
+        if !doc.annotations.is_empty() {
+            src["annotations"] = serde_json::to_value(&doc.annotations).unwrap_or_default();
+        }
+        t.add_text(f.source, src.to_string());
+        t
+    }
+
+    /// The stored document with this id.
+    pub fn get(&self, id: &str) -> Result<Option<Document>, IndexError> {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::TermQuery;
+        use tantivy::schema::Value;
+        let searcher = self.searcher();
+        let q = TermQuery::new(
+            tantivy::Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&q, &TopDocs::with_limit(1))?;
+        match top.first() {
+            None => Ok(None),
+            Some((_, addr)) => {
+                let d: TantivyDocument = searcher.doc(*addr)?;
+                let src = d
+                    .get_first(self.fields.source)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("{}");
+                Ok(quarry_core::jsonl::parse_document(src).ok())
+            }
+        }
+    }
+}

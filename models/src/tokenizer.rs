@@ -1,0 +1,86 @@
+//! tokenizer.json loading with Quarry's own truncation and no baked-in padding.
+//!
+//! Some packaged tokenizer.json files fix padding and truncation (all-MiniLM's pads every
+//! text to 128). We switch padding off (batches pad dynamically, see [`crate::batch`]) and
+//! truncate at the configured length.
+
+use crate::error::ModelError;
+use std::path::{Path, PathBuf};
+use tokenizers::{Tokenizer, TruncationParams};
+
+/// One tokenized text, unpadded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// Token ids.
+    pub ids: Vec<i64>,
+    /// Segment ids.
+    pub type_ids: Vec<i64>,
+}
+
+/// A loaded tokenizer.
+pub struct TextTokenizer {
+    inner: Tokenizer,
+    path: PathBuf,
+}
+
+impl TextTokenizer {
+    /// Loads `tokenizer.json`, disabling padding and truncating at `max_length` tokens.
+    pub fn load(path: &Path, max_length: usize) -> Result<Self, ModelError> {
+        let err = |detail: String| ModelError::Tokenizer {
+            path: path.to_path_buf(),
+            detail,
+        };
+        if !path.is_file() {
+            return Err(ModelError::Missing {
+                what: "tokenizer.json".into(),
+                path: path.to_path_buf(),
+                hint: "run `quarry models fetch`".into(),
+            });
+        }
+        let mut inner = Tokenizer::from_file(path).map_err(|e| err(e.to_string()))?;
+        inner.with_padding(None);
+        inner
+            .with_truncation(Some(TruncationParams {
+                max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| err(e.to_string()))?;
+        Ok(TextTokenizer {
+            inner,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Tokenizes texts (with special tokens).
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoded>, ModelError> {
+        let encs = self
+            .inner
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| ModelError::Tokenizer {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(encs
+            .into_iter()
+            .map(|e| Encoded {
+                ids: e.get_ids().iter().map(|&i| i as i64).collect(),
+                type_ids: e.get_type_ids().iter().map(|&i| i as i64).collect(),
+            })
+            .collect())
+    }
+
+    /// The text of a token id.
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+
+    /// The id of a token.
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Vocabulary size including added tokens.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+}

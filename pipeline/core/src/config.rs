@@ -1,0 +1,265 @@
+//! `quarry.toml`: what a deployment chooses without recompiling.
+//!
+//! Every section and key has a built-in default, so an empty file (or no file) is a valid
+//! configuration. Unknown keys are errors, so a typo never silently falls back to a default.
+//!
+//! ```toml
+//! home = "/var/lib/quarry"          # model cache and default index location
+//!
+//! [index]
+//! path = "/var/lib/quarry/index"
+//! commit_every = 5000
+//!
+//! [analysis]
+//! zh_user_dicts = ["data/dict/extra.dict"]
+//!
+//! [pipeline]
+//! stages = ["lang-detect"]
+//! [pipeline.settings.lang-detect]
+//!
+//! [models]
+//! intra_threads = 2
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Errors reading a configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// File path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// File path.
+        path: PathBuf,
+        /// Parser message (with line and column).
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarryConfig {
+    /// Quarry's home: model cache, Python venv, default index. Defaults to `$QUARRY_HOME`,
+    /// else the user cache directory's `quarry/`.
+    pub home: Option<PathBuf>,
+    /// Index settings.
+    pub index: IndexConfig,
+    /// Text analysis settings.
+    pub analysis: AnalysisConfig,
+    /// Ingestion pipeline.
+    pub pipeline: PipelineConfig,
+    /// Model runtime settings.
+    pub models: ModelsConfig,
+    /// Search defaults.
+    pub search: SearchConfig,
+}
+
+/// Index location and writer settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// Index directory; defaults to `<home>/index`.
+    pub path: Option<PathBuf>,
+    /// Documents between commits (each commit is a resume point).
+    pub commit_every: usize,
+    /// Writer memory budget in MB.
+    pub writer_memory_mb: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            path: None,
+            commit_every: 5000,
+            writer_memory_mb: 100,
+        }
+    }
+}
+
+/// Analyzer settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    /// Load the medical user dictionary built into the binary (data/dict/zh_medical.dict).
+    pub zh_builtin_dict: bool,
+    /// Extra jieba user dictionaries (`word [freq] [tag]` per line).
+    pub zh_user_dicts: Vec<PathBuf>,
+    /// Also index every CJK character on its own, so one-character queries match.
+    pub zh_unigrams: bool,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            zh_builtin_dict: true,
+            zh_user_dicts: Vec::new(),
+            zh_unigrams: true,
+        }
+    }
+}
+
+/// Which stages run at ingestion, in order, and their settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Stage names in order.
+    pub stages: Vec<String>,
+    /// Per-stage settings tables, keyed by stage name.
+    pub settings: BTreeMap<String, toml::Table>,
+    /// Documents per batch handed to the stages.
+    pub batch_size: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            stages: vec!["lang-detect".to_string()],
+            settings: BTreeMap::new(),
+            batch_size: 64,
+        }
+    }
+}
+
+/// ONNX Runtime settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Threads inside one operator (`intra_op_num_threads`).
+    pub intra_threads: usize,
+    /// Sessions per model for concurrent callers.
+    pub pool_size: usize,
+    /// Texts per inference batch.
+    pub batch_size: usize,
+    /// Token limit per text (longer texts are truncated).
+    pub max_length: usize,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            intra_threads: 2,
+            pool_size: 1,
+            batch_size: 32,
+            max_length: 256,
+        }
+    }
+}
+
+/// Search defaults.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Results returned when the caller does not say.
+    pub k: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig { k: 10 }
+    }
+}
+
+impl QuarryConfig {
+    /// Parses a TOML string; `origin` names it in errors.
+    pub fn from_toml_str(s: &str, origin: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(s).map_err(|e| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let s = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&s, path)
+    }
+
+    /// Reads `path` if given, else `./quarry.toml` if it exists, else the defaults.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        match path {
+            Some(p) => Self::load(p),
+            None => {
+                let p = Path::new("quarry.toml");
+                if p.is_file() {
+                    Self::load(p)
+                } else {
+                    Ok(Self::default())
+                }
+            }
+        }
+    }
+
+    /// The home directory: the config's `home`, else `$QUARRY_HOME`, else
+    /// `<user cache dir>/quarry`, else `./.quarry`.
+    pub fn resolved_home(&self) -> PathBuf {
+        if let Some(h) = &self.home {
+            return h.clone();
+        }
+        if let Some(h) = std::env::var_os("QUARRY_HOME").filter(|h| !h.is_empty()) {
+            return PathBuf::from(h);
+        }
+        if let Some(h) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
+            return PathBuf::from(h).join("quarry");
+        }
+        if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            return PathBuf::from(h).join(".cache").join("quarry");
+        }
+        PathBuf::from(".quarry")
+    }
+
+    /// The index directory: `[index] path`, else `<home>/index`.
+    pub fn resolved_index_path(&self) -> PathBuf {
+        self.index
+            .path
+            .clone()
+            .unwrap_or_else(|| self.resolved_home().join("index"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_all_defaults() {
+        let c = QuarryConfig::from_toml_str("", Path::new("x.toml")).unwrap();
+        assert_eq!(c, QuarryConfig::default());
+        assert_eq!(c.pipeline.stages, vec!["lang-detect"]);
+        assert_eq!(c.models.intra_threads, 2);
+    }
+
+    #[test]
+    fn partial_config_overrides_only_what_it_names() {
+        let c = QuarryConfig::from_toml_str(
+            "[index]\ncommit_every = 10\n[pipeline]\nstages = []\n[pipeline.settings.lang-detect]\nx = 1\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.index.commit_every, 10);
+        assert_eq!(c.index.writer_memory_mb, 100);
+        assert!(c.pipeline.stages.is_empty());
+        assert_eq!(c.pipeline.settings["lang-detect"]["x"].as_integer(), Some(1));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_location() {
+        let err = QuarryConfig::from_toml_str("[index]\ncomit_every = 10\n", Path::new("q.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("q.toml") && err.contains("comit_every"), "{err}");
+    }
+}
