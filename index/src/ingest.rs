@@ -151,7 +151,10 @@ pub fn ingest_file(
     let (start_line, start_offset) = match payload.sources.get(&key) {
         Some(cp) if opts.resume => {
             if cp.size != size && cp.offset > size {
-                tracing::warn!("{} shrank since the checkpoint: starting over", path.display());
+                tracing::warn!(
+                    "{} shrank since the checkpoint: starting over",
+                    path.display()
+                );
                 (0, 0)
             } else if cp.done && cp.size == size {
                 report.already_complete = true;
@@ -166,7 +169,11 @@ pub fn ingest_file(
     };
     file.seek(SeekFrom::Start(start_offset))
         .map_err(io(format!("seek {}", path.display())))?;
-    let reader = JsonlReader::resume(BufReader::with_capacity(1 << 20, file), start_line, start_offset);
+    let reader = JsonlReader::resume(
+        BufReader::with_capacity(1 << 20, file),
+        start_line,
+        start_offset,
+    );
 
     let mut writer: IndexWriter = index.index().writer(opts.writer_memory.max(15 << 20))?;
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -176,7 +183,10 @@ pub fn ingest_file(
     let mut since_commit = 0usize;
     let searcher = index.searcher();
 
-    let flush = |batch: &mut Vec<Document>, writer: &mut IndexWriter, report: &mut IngestReport| -> Result<(), IndexError> {
+    let flush = |batch: &mut Vec<Document>,
+                 writer: &mut IndexWriter,
+                 report: &mut IngestReport|
+     -> Result<(), IndexError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -193,7 +203,10 @@ pub fn ingest_file(
         Ok(())
     };
 
-    let commit = |writer: &mut IndexWriter, payload: &mut Payload, cp: Checkpoint| -> Result<(), IndexError> {
+    let commit = |writer: &mut IndexWriter,
+                  payload: &mut Payload,
+                  cp: Checkpoint|
+     -> Result<(), IndexError> {
         payload.sources.insert(key.clone(), cp);
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(payload).expect("payload serializes"));
@@ -221,7 +234,10 @@ pub fn ingest_file(
                 if let Some(first) = seen.get(&rd.doc.id) {
                     let e = InputError {
                         line: rd.line,
-                        message: format!("duplicate id '{}' (first seen on line {first})", rd.doc.id),
+                        message: format!(
+                            "duplicate id '{}' (first seen on line {first})",
+                            rd.doc.id
+                        ),
                     };
                     if opts.strict {
                         writer.rollback()?;

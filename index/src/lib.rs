@@ -140,12 +140,18 @@ impl QuarryIndex {
         Self::from_index(Index::create_in_ram(schema), None, cfg)
     }
 
-    fn from_index(index: Index, path: Option<PathBuf>, cfg: &AnalysisConfig) -> Result<Self, IndexError> {
+    fn from_index(
+        index: Index,
+        path: Option<PathBuf>,
+        cfg: &AnalysisConfig,
+    ) -> Result<Self, IndexError> {
         let (expected, fields) = schema();
         if index.schema() != expected {
             return Err(IndexError::Query(format!(
                 "the index at {} was built with a different schema; rebuild it",
-                path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                path.as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
             )));
         }
         let jieba = Arc::new(analysis::build_jieba(cfg)?);

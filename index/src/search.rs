@@ -75,7 +75,12 @@ impl QuarryIndex {
 
     /// Like [`QuarryIndex::search`]; `snippets = false` skips snippet generation (faster,
     /// for evaluation runs).
-    pub fn search_opts(&self, text: &str, k: usize, snippets: bool) -> Result<Vec<Hit>, IndexError> {
+    pub fn search_opts(
+        &self,
+        text: &str,
+        k: usize,
+        snippets: bool,
+    ) -> Result<Vec<Hit>, IndexError> {
         let query = self.bm25_query(text)?;
         let searcher = self.searcher();
         if k == 0 || query.clauses().is_empty() {
@@ -95,11 +100,24 @@ impl QuarryIndex {
         let mut hits = Vec::with_capacity(top.len());
         for (rank, (score, addr)) in top.into_iter().enumerate() {
             let d: TantivyDocument = searcher.doc(addr)?;
-            let get = |fl: Field| d.get_first(fl).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let get = |fl: Field| {
+                d.get_first(fl)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
             let lang = get(f.lang);
-            let source: serde_json::Value = serde_json::from_str(&get(f.source)).unwrap_or_default();
-            let title = source.get("title").and_then(|t| t.as_str()).map(str::to_string);
-            let gen = if lang == "zh" { gen_zh.as_ref() } else { gen_en.as_ref() };
+            let source: serde_json::Value =
+                serde_json::from_str(&get(f.source)).unwrap_or_default();
+            let title = source
+                .get("title")
+                .and_then(|t| t.as_str())
+                .map(str::to_string);
+            let gen = if lang == "zh" {
+                gen_zh.as_ref()
+            } else {
+                gen_en.as_ref()
+            };
             let snippet = match gen {
                 Some(g) => {
                     let s = g.snippet_from_doc(&d);

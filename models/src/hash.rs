@@ -55,6 +55,9 @@ mod tests {
         assert_eq!(sha256_file(&p).unwrap(), h);
         assert_eq!(sha256_bytes(b"abc"), h);
         verify(&p, h).unwrap();
-        assert!(matches!(verify(&p, "00"), Err(ModelError::HashMismatch { .. })));
+        assert!(matches!(
+            verify(&p, "00"),
+            Err(ModelError::HashMismatch { .. })
+        ));
     }
 }

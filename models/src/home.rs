@@ -33,9 +33,7 @@ impl ModelHome {
 
     /// Where the runtime library lives.
     pub fn runtime_lib(&self, manifest: &Manifest) -> PathBuf {
-        self.root
-            .join("runtime")
-            .join(manifest.runtime.file_name())
+        self.root.join("runtime").join(manifest.runtime.file_name())
     }
 
     /// A model's directory.

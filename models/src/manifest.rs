@@ -236,7 +236,10 @@ mod tests {
     #[test]
     fn rejects_unknown_recipes_and_keys() {
         let bad = BUILTIN_MANIFEST.replace("\"quantize.py\"", "\"evil.py\"");
-        assert!(Manifest::parse(&bad).unwrap_err().to_string().contains("evil.py"));
+        assert!(Manifest::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("evil.py"));
         let bad = BUILTIN_MANIFEST.replace("schema = 1", "schema = 1\nfoo = 2");
         assert!(Manifest::parse(&bad).is_err());
     }

@@ -18,7 +18,10 @@ pub struct SessionPool {
 impl SessionPool {
     /// A pool of the given sessions (at least one).
     pub fn new(sessions: Vec<Session>) -> Self {
-        assert!(!sessions.is_empty(), "a session pool needs at least one session");
+        assert!(
+            !sessions.is_empty(),
+            "a session pool needs at least one session"
+        );
         let size = sessions.len();
         SessionPool {
             free: Mutex::new(sessions),
@@ -42,10 +45,7 @@ impl SessionPool {
                     session: Some(s),
                 };
             }
-            free = self
-                .available
-                .wait(free)
-                .unwrap_or_else(|e| e.into_inner());
+            free = self.available.wait(free).unwrap_or_else(|e| e.into_inner());
         }
     }
 }

@@ -32,7 +32,9 @@ impl FromStr for Family {
         match s {
             "sentence-embedding" => Ok(Family::SentenceEmbedding),
             "sparse-encoder" => Ok(Family::SparseEncoder),
-            other => Err(ModelError::Manifest(format!("unknown model family '{other}'"))),
+            other => Err(ModelError::Manifest(format!(
+                "unknown model family '{other}'"
+            ))),
         }
     }
 }
@@ -110,7 +112,11 @@ impl Registry {
         self.manifest
             .models
             .iter()
-            .flat_map(|m| m.variants.iter().map(move |v| format!("{}:{}", m.id, v.name)))
+            .flat_map(|m| {
+                m.variants
+                    .iter()
+                    .map(move |v| format!("{}:{}", m.id, v.name))
+            })
             .collect()
     }
 
@@ -154,7 +160,8 @@ impl Registry {
                         return Err(ModelError::Missing {
                             what: format!("model directory {}", dir.display()),
                             path: p.clone(),
-                            hint: "a model directory must hold model.onnx and tokenizer.json".into(),
+                            hint: "a model directory must hold model.onnx and tokenizer.json"
+                                .into(),
                         });
                     }
                 }
@@ -169,7 +176,12 @@ impl Registry {
     }
 
     /// Resolves and loads a model: runtime, tokenizer and a session pool.
-    pub fn load(&self, spec: &ModelSpec, family: Family, opts: &EncoderOptions) -> Result<OnnxModel, ModelError> {
+    pub fn load(
+        &self,
+        spec: &ModelSpec,
+        family: Family,
+        opts: &EncoderOptions,
+    ) -> Result<OnnxModel, ModelError> {
         let r = self.resolve(spec, family)?;
         let env = runtime::environment(&self.home, &self.manifest)?;
         OnnxModel::load(env, &r, opts)
@@ -190,12 +202,20 @@ pub struct OnnxModel {
 
 impl OnnxModel {
     /// Loads the files of a resolved model.
-    pub fn load(env: &ort::environment::Environment, r: &ResolvedModel, opts: &EncoderOptions) -> Result<Self, ModelError> {
+    pub fn load(
+        env: &ort::environment::Environment,
+        r: &ResolvedModel,
+        opts: &EncoderOptions,
+    ) -> Result<Self, ModelError> {
         let tokenizer = TextTokenizer::load(&r.tokenizer, opts.max_length)?;
         let sessions = (0..opts.pool_size.max(1))
             .map(|_| runtime::session(env, &r.onnx, opts.intra_threads))
             .collect::<Result<Vec<_>, _>>()?;
-        let inputs: Vec<String> = sessions[0].inputs().iter().map(|i| i.name().to_string()).collect();
+        let inputs: Vec<String> = sessions[0]
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
         for need in ["input_ids", "attention_mask"] {
             if !inputs.iter().any(|i| i == need) {
                 return Err(ModelError::Output {
@@ -263,7 +283,10 @@ impl OnnxModel {
                 slots[i] = Some(item);
             }
         }
-        Ok(slots.into_iter().map(|s| s.expect("every index is in one batch")).collect())
+        Ok(slots
+            .into_iter()
+            .map(|s| s.expect("every index is in one batch"))
+            .collect())
     }
 }
 
@@ -293,17 +316,26 @@ mod tests {
         let reg = Registry::new(Manifest::builtin(), ModelHome::new(dir.path()));
         assert_eq!(reg.names().len(), 4);
         let err = reg
-            .resolve(&"all-minilm-l6-v2".parse().unwrap(), Family::SentenceEmbedding)
+            .resolve(
+                &"all-minilm-l6-v2".parse().unwrap(),
+                Family::SentenceEmbedding,
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("quarry models fetch --model all-minilm-l6-v2") && err.contains("int8"), "{err}");
+        assert!(
+            err.contains("quarry models fetch --model all-minilm-l6-v2") && err.contains("int8"),
+            "{err}"
+        );
         let err = reg
             .resolve(&"splade-tiny".parse().unwrap(), Family::SentenceEmbedding)
             .unwrap_err()
             .to_string();
         assert!(err.contains("sparse-encoder"), "{err}");
         let err = reg
-            .resolve(&ModelSpec::Dir(dir.path().to_path_buf()), Family::SentenceEmbedding)
+            .resolve(
+                &ModelSpec::Dir(dir.path().to_path_buf()),
+                Family::SentenceEmbedding,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("model.onnx"), "{err}");

@@ -25,7 +25,10 @@ pub fn library_path(home: &ModelHome, manifest: &Manifest) -> PathBuf {
 }
 
 /// The process-wide ONNX Runtime environment, loading the library on first call.
-pub fn environment(home: &ModelHome, manifest: &Manifest) -> Result<&'static Environment, ModelError> {
+pub fn environment(
+    home: &ModelHome,
+    manifest: &Manifest,
+) -> Result<&'static Environment, ModelError> {
     if let Some(env) = ENV.get() {
         return Ok(env);
     }
@@ -60,7 +63,11 @@ fn load(path: &Path) -> Result<Environment, ModelError> {
 }
 
 /// Opens an ONNX model as a session with the given intra-op thread count.
-pub fn session(env: &Environment, model: &Path, intra_threads: usize) -> Result<Session, ModelError> {
+pub fn session(
+    env: &Environment,
+    model: &Path,
+    intra_threads: usize,
+) -> Result<Session, ModelError> {
     if !model.is_file() {
         return Err(ModelError::Missing {
             what: "ONNX model".into(),

@@ -16,7 +16,12 @@ pub struct SparseEncoder {
 
 impl SparseEncoder {
     /// Loads a sparse-encoder model; weights below `min_weight` are dropped.
-    pub fn load(registry: &Registry, spec: &ModelSpec, opts: &EncoderOptions, min_weight: f32) -> Result<Self, ModelError> {
+    pub fn load(
+        registry: &Registry,
+        spec: &ModelSpec,
+        opts: &EncoderOptions,
+        min_weight: f32,
+    ) -> Result<Self, ModelError> {
         Ok(SparseEncoder {
             model: registry.load(spec, Family::SparseEncoder, opts)?,
             min_weight,
@@ -57,7 +62,15 @@ impl SparseEncoder {
     pub fn terms(&self, v: &SparseVector) -> Vec<(String, f32)> {
         let mut out: Vec<(String, f32)> = v
             .iter()
-            .map(|&(i, w)| (self.model.tokenizer.id_to_token(i).unwrap_or_else(|| format!("#{i}")), w))
+            .map(|&(i, w)| {
+                (
+                    self.model
+                        .tokenizer
+                        .id_to_token(i)
+                        .unwrap_or_else(|| format!("#{i}")),
+                    w,
+                )
+            })
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out

@@ -53,13 +53,13 @@ impl TextTokenizer {
 
     /// Tokenizes texts (with special tokens).
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoded>, ModelError> {
-        let encs = self
-            .inner
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| ModelError::Tokenizer {
-                path: self.path.clone(),
-                detail: e.to_string(),
-            })?;
+        let encs =
+            self.inner
+                .encode_batch(texts.to_vec(), true)
+                .map_err(|e| ModelError::Tokenizer {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?;
         Ok(encs
             .into_iter()
             .map(|e| Encoded {

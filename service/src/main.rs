@@ -1,1 +1,21 @@
-fn main(){}
+//! The `quarry` binary: command-line interface (and, later, the HTTP server).
+
+mod cli;
+mod demo;
+mod exit;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    exit::init_tracing(args.verbose, args.quiet);
+    let code = match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = exit::code_for(&e);
+            eprintln!("error: {e:#}");
+            code
+        }
+    };
+    std::process::exit(code);
+}

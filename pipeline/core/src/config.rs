@@ -252,7 +252,10 @@ mod tests {
         assert_eq!(c.index.commit_every, 10);
         assert_eq!(c.index.writer_memory_mb, 100);
         assert!(c.pipeline.stages.is_empty());
-        assert_eq!(c.pipeline.settings["lang-detect"]["x"].as_integer(), Some(1));
+        assert_eq!(
+            c.pipeline.settings["lang-detect"]["x"].as_integer(),
+            Some(1)
+        );
     }
 
     #[test]
@@ -260,6 +263,9 @@ mod tests {
         let err = QuarryConfig::from_toml_str("[index]\ncomit_every = 10\n", Path::new("q.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("q.toml") && err.contains("comit_every"), "{err}");
+        assert!(
+            err.contains("q.toml") && err.contains("comit_every"),
+            "{err}"
+        );
     }
 }

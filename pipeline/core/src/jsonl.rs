@@ -257,7 +257,12 @@ pub fn parse_document(text: &str) -> Result<Document, String> {
                     doc.lang = s.parse::<Lang>().map_err(|e| e.to_string())?;
                 }
                 serde_json::Value::Null => {}
-                other => return Err(format!("'lang' must be a string, not a {}", value_kind(other))),
+                other => {
+                    return Err(format!(
+                        "'lang' must be a string, not a {}",
+                        value_kind(other)
+                    ))
+                }
             },
             "fields" => match &v {
                 serde_json::Value::Object(m) => {
@@ -300,7 +305,10 @@ impl<'de> serde::Deserialize<'de> for OrderedObject {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
                     out.push((k, v));
@@ -352,7 +360,10 @@ mod tests {
         let out = read_all(&input);
         let errs: Vec<_> = out.iter().filter_map(|r| r.as_ref().err()).collect();
         let oks: Vec<_> = out.iter().filter_map(|r| r.as_ref().ok()).collect();
-        assert_eq!(oks.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>(), ["ok1", "ok2"]);
+        assert_eq!(
+            oks.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>(),
+            ["ok1", "ok2"]
+        );
         assert_eq!(oks[1].line, 8);
         let lines: Vec<_> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 4, 5, 6, 7]);

@@ -61,8 +61,16 @@ impl OffsetMap {
             };
             return Span::new(p as usize, p as usize);
         }
-        let s = self.spans[start..end].iter().map(|x| x.0).min().unwrap_or(0);
-        let e = self.spans[start..end].iter().map(|x| x.1).max().unwrap_or(0);
+        let s = self.spans[start..end]
+            .iter()
+            .map(|x| x.0)
+            .min()
+            .unwrap_or(0);
+        let e = self.spans[start..end]
+            .iter()
+            .map(|x| x.1)
+            .max()
+            .unwrap_or(0);
         Span::new(s as usize, e as usize)
     }
 

@@ -82,7 +82,10 @@ impl StageRegistry {
     pub fn build(&self, name: &str, settings: &toml::Table) -> Result<Box<dyn Stage>, StageError> {
         match self.factories.get(name) {
             Some(f) => f(settings),
-            None => Err(StageError::Unknown(name.to_string(), self.names().join(", "))),
+            None => Err(StageError::Unknown(
+                name.to_string(),
+                self.names().join(", "),
+            )),
         }
     }
 

