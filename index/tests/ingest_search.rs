@@ -149,9 +149,7 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_indexed() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.ends_with(&format!(
-            "in.jsonl:2: malformed JSON: expected value at line 1 column 25"
-        )) || err.contains("in.jsonl:2: malformed JSON"),
+        err.contains("in.jsonl:2: malformed JSON"),
         "{err}"
     );
     idx2.reload().unwrap();

