@@ -7,6 +7,7 @@
 //! Later stages add learned sparse expansion and hybrid fusion next to BM25 here.
 
 pub mod analysis;
+pub mod bm25;
 pub mod ingest;
 pub mod search;
 
@@ -16,7 +17,7 @@ use quarry_core::{Document, Lang};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
 };
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
@@ -85,7 +86,7 @@ fn schema() -> (Schema, Fields) {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )
     };
-    let id = b.add_text_field("id", STRING | STORED);
+    let id = b.add_text_field("id", STRING | STORED | FAST);
     let lang = b.add_text_field("lang", STRING | STORED);
     let en = b.add_text_field("en", text(analysis::EN));
     let zh = b.add_text_field("zh", text(analysis::ZH));
@@ -109,6 +110,7 @@ pub struct QuarryIndex {
     fields: Fields,
     path: Option<PathBuf>,
     jieba: Arc<jieba_rs::Jieba>,
+    bm25: std::sync::RwLock<bm25::Bm25Params>,
 }
 
 impl QuarryIndex {
@@ -166,6 +168,7 @@ impl QuarryIndex {
             fields,
             path,
             jieba,
+            bm25: std::sync::RwLock::new(bm25::Bm25Params::default()),
         })
     }
 
@@ -182,6 +185,16 @@ impl QuarryIndex {
     /// Where the index lives (None in memory).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The BM25 parameters searches use (default k1 = 0.9, b = 0.4).
+    pub fn bm25_params(&self) -> bm25::Bm25Params {
+        *self.bm25.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the BM25 parameters.
+    pub fn set_bm25_params(&self, p: bm25::Bm25Params) {
+        *self.bm25.write().unwrap_or_else(|e| e.into_inner()) = p;
     }
 
     /// The jieba segmenter in use.

@@ -4,6 +4,7 @@
 //! becomes a should-clause (repeated terms are boosted by their count), as in Lucene /
 //! Pyserini bag-of-words BM25. No query syntax can fail: any text is a valid query.
 
+use crate::bm25::Bm25Params;
 use crate::{IndexError, QuarryIndex};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -68,6 +69,32 @@ impl QuarryIndex {
         Ok(BooleanQuery::new(clauses))
     }
 
+    /// The ranked document ids and scores for `text` (no stored fields read): what an
+    /// evaluation run needs.
+    pub fn search_ids(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>, IndexError> {
+        let searcher = self.searcher();
+        let top = self.bm25_top_k(text, k, self.bm25_params())?;
+        let mut columns = Vec::new();
+        for seg in searcher.segment_readers() {
+            columns.push(seg.fast_fields().str("id")?);
+        }
+        let mut out = Vec::with_capacity(top.len());
+        let mut buf = String::new();
+        for (score, addr) in top {
+            buf.clear();
+            if let Some(col) = &columns[addr.segment_ord as usize] {
+                if let Some(ord) = col.term_ords(addr.doc_id).next() {
+                    col.ord_to_str(ord, &mut buf).map_err(|e| IndexError::Io {
+                        context: "read id column".into(),
+                        source: e,
+                    })?;
+                }
+            }
+            out.push((buf.clone(), score));
+        }
+        Ok(out)
+    }
+
     /// The top `k` documents for `text` by BM25, with snippets.
     pub fn search(&self, text: &str, k: usize) -> Result<Vec<Hit>, IndexError> {
         self.search_opts(text, k, true)
@@ -86,7 +113,12 @@ impl QuarryIndex {
         if k == 0 || query.clauses().is_empty() {
             return Ok(Vec::new());
         }
-        let top = searcher.search(&query, &TopDocs::with_limit(k))?;
+        let params = self.bm25_params();
+        let top = if params == Bm25Params::TANTIVY {
+            searcher.search(&query, &TopDocs::with_limit(k))?
+        } else {
+            self.bm25_top_k(text, k, params)?
+        };
         let f = self.fields();
         let (gen_en, gen_zh) = if snippets && !top.is_empty() {
             let mut en = SnippetGenerator::create(&searcher, &query, f.en)?;

@@ -148,10 +148,7 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_indexed() {
     let err = ingest_file(&idx2, &input, &pipeline(), &opts, &|_| {})
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("in.jsonl:2: malformed JSON"),
-        "{err}"
-    );
+    assert!(err.contains("in.jsonl:2: malformed JSON"), "{err}");
     idx2.reload().unwrap();
     assert_eq!(idx2.num_docs(), 0);
 }

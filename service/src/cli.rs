@@ -186,6 +186,16 @@ impl Ctx {
         pb
     }
 
+    /// Opens an existing index with the configured analyzers and BM25 parameters.
+    pub fn open_index(&self, path: &std::path::Path) -> Result<QuarryIndex> {
+        let index = QuarryIndex::open(path, &self.cfg.analysis)?;
+        index.set_bm25_params(quarry_index::bm25::Bm25Params {
+            k1: self.cfg.search.bm25_k1,
+            b: self.cfg.search.bm25_b,
+        });
+        Ok(index)
+    }
+
     pub fn print_json(&self, v: &serde_json::Value) {
         println!("{}", serde_json::to_string_pretty(v).expect("json"));
     }
@@ -370,7 +380,7 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         .index
         .clone()
         .unwrap_or_else(|| ctx.cfg.resolved_index_path());
-    let index = QuarryIndex::open(&path, &ctx.cfg.analysis)?;
+    let index = ctx.open_index(&path)?;
     let k = a.k.unwrap_or(ctx.cfg.search.k);
     let started = std::time::Instant::now();
     let hits = index.search(&a.query, k)?;

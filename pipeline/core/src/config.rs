@@ -162,11 +162,19 @@ impl Default for ModelsConfig {
 pub struct SearchConfig {
     /// Results returned when the caller does not say.
     pub k: usize,
+    /// BM25 term-frequency saturation (Pyserini's BEIR baseline: 0.9).
+    pub bm25_k1: f32,
+    /// BM25 length normalization (Pyserini's BEIR baseline: 0.4).
+    pub bm25_b: f32,
 }
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        SearchConfig { k: 10 }
+        SearchConfig {
+            k: 10,
+            bm25_k1: 0.9,
+            bm25_b: 0.4,
+        }
     }
 }
 

@@ -83,6 +83,9 @@ pub struct Document {
     /// Annotations added by stages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// Structured values that are not text (arrays, objects): kept and stored, not indexed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub meta: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Document {
@@ -93,6 +96,7 @@ impl Document {
             lang: Lang::Unknown,
             fields: Vec::new(),
             annotations: Vec::new(),
+            meta: Default::default(),
         }
     }
 
@@ -168,6 +172,9 @@ impl Document {
         }
         for f in &self.fields {
             map.insert(f.name.clone(), f.text.clone().into());
+        }
+        for (k, v) in &self.meta {
+            map.insert(k.clone(), v.clone());
         }
         serde_json::Value::Object(map)
     }

@@ -9,8 +9,9 @@
 //! * `id` (or BEIR's `_id`): a non-empty string or an integer. Required.
 //! * `lang`: optional language code (`en`, `zh`); detected from the text when absent.
 //! * every other key is a named text field, in input order; numbers and booleans are kept as
-//!   their JSON text, `null` means "no such field". Arrays and objects are rejected with a
-//!   message that names the field: nothing is dropped silently.
+//!   their JSON text, `null` means "no such field". Arrays and objects (BEIR's `metadata`,
+//!   say) are kept in [`Document::meta`]: stored with the document, not indexed. Nothing is
+//!   dropped.
 //! * `fields`: optionally, the named fields as a nested object instead.
 //!
 //! Problems (invalid UTF-8, malformed JSON, a missing id, an over-long line) are returned as
@@ -211,10 +212,11 @@ fn push_field(doc: &mut Document, name: &str, v: &serde_json::Value) -> Result<(
         serde_json::Value::Number(n) => n.to_string(),
         serde_json::Value::Bool(b) => b.to_string(),
         other => {
-            return Err(format!(
-                "field '{name}' must be a string, number or boolean, not an {}",
-                value_kind(other)
-            ))
+            if doc.meta.contains_key(name) {
+                return Err(format!("field '{name}' is given twice"));
+            }
+            doc.meta.insert(name.to_string(), other.clone());
+            return Ok(());
         }
     };
     if doc.fields.iter().any(|f| f.name == name) {
@@ -362,16 +364,18 @@ mod tests {
         let oks: Vec<_> = out.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(
             oks.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>(),
-            ["ok1", "ok2"]
+            ["ok1", "arr", "ok2"]
         );
-        assert_eq!(oks[1].line, 8);
+        assert_eq!(oks[2].line, 8);
+        // Structured values are kept, not indexed as text.
+        assert_eq!(oks[1].doc.meta["tags"], serde_json::json!([1]));
+        assert!(oks[1].doc.fields.is_empty());
         let lines: Vec<_> = errs.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+        assert_eq!(lines, [2, 3, 4, 6, 7]);
         assert!(errs[0].message.contains("malformed JSON"));
         assert!(errs[1].message.contains("missing 'id'"));
         assert!(errs[2].message.contains("invalid UTF-8"));
-        assert!(errs[3].message.contains("'tags'"));
-        assert!(errs[5].message.contains("empty 'id'"));
+        assert!(errs[4].message.contains("empty 'id'"));
     }
 
     #[test]
