@@ -210,7 +210,14 @@ mod tests {
         let rep = idx
             .bm25_top_k("kidney", 3, Bm25Params { k1: 5.0, b: 0.0 })
             .unwrap();
-        assert_eq!(rep[0].1, DocAddress::new(0, 1));
+        let top: tantivy::TantivyDocument = idx.searcher().doc(rep[0].1).unwrap();
+        use tantivy::schema::Value;
+        let id = top.get_first(idx.fields().id).and_then(|v| v.as_str());
+        assert_eq!(
+            id,
+            Some("d1"),
+            "the document repeating 'kidney' three times"
+        );
         // k1 = 0: every matching document scores exactly its idf.
         let flat = idx
             .bm25_top_k("kidney", 3, Bm25Params { k1: 0.0, b: 0.75 })

@@ -214,23 +214,29 @@ pub fn ingest_file(
         Ok(())
     };
 
+    // A bad line: in strict mode, roll back and stop; otherwise record it and go on.
+    let reject = |e: InputError,
+                  writer: &mut IndexWriter,
+                  report: &mut IngestReport|
+     -> Result<(), IndexError> {
+        if opts.strict {
+            writer.rollback()?;
+            return Err(IndexError::Input {
+                path: path.display().to_string(),
+                line: e.line,
+                message: e.message,
+            });
+        }
+        tracing::warn!("{}:{}: {}", path.display(), e.line, e.message);
+        report.errors.push(e);
+        Ok(())
+    };
+
     for item in reader {
+        report.lines += 1;
         match item {
-            Err(e) => {
-                report.lines += 1;
-                if opts.strict {
-                    writer.rollback()?;
-                    return Err(IndexError::Input {
-                        path: path.display().to_string(),
-                        line: e.line,
-                        message: e.message,
-                    });
-                }
-                tracing::warn!("{}:{}: {}", path.display(), e.line, e.message);
-                report.errors.push(e);
-            }
+            Err(e) => reject(e, &mut writer, &mut report)?,
             Ok(rd) => {
-                report.lines += 1;
                 if let Some(first) = seen.get(&rd.doc.id) {
                     let e = InputError {
                         line: rd.line,
@@ -239,16 +245,7 @@ pub fn ingest_file(
                             rd.doc.id
                         ),
                     };
-                    if opts.strict {
-                        writer.rollback()?;
-                        return Err(IndexError::Input {
-                            path: path.display().to_string(),
-                            line: e.line,
-                            message: e.message,
-                        });
-                    }
-                    tracing::warn!("{}:{}: {}", path.display(), e.line, e.message);
-                    report.errors.push(e);
+                    reject(e, &mut writer, &mut report)?;
                 } else {
                     seen.insert(rd.doc.id.clone(), rd.line);
                     batch.push(rd.doc);

@@ -87,8 +87,17 @@ pub fn normalize(v: &mut [f32]) {
 /// Cosine similarity.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    cosine_from_parts(dot, a.iter().copied(), b.iter().copied())
+}
+
+/// `dot / (|a| |b|)` from a dot product and the two vectors' values; 0 for a zero vector.
+pub fn cosine_from_parts(
+    dot: f32,
+    a: impl Iterator<Item = f32>,
+    b: impl Iterator<Item = f32>,
+) -> f32 {
+    let na = a.map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.map(|x| x * x).sum::<f32>().sqrt();
     if na == 0.0 || nb == 0.0 {
         0.0
     } else {

@@ -91,13 +91,7 @@ pub fn sparse_cosine(a: &SparseVector, b: &SparseVector) -> f32 {
             }
         }
     }
-    let na = a.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
-    let nb = b.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
+    crate::embed::cosine_from_parts(dot, a.iter().map(|x| x.1), b.iter().map(|x| x.1))
 }
 
 #[cfg(test)]
