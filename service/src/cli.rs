@@ -20,6 +20,8 @@ Examples:
   quarry ingest data/samples/corpus.jsonl      build/update the index (JSONL, one doc a line)
   quarry search \"肾囊肿\" -k 5                    BM25 search (English and Chinese)
   quarry encode --model splade-tiny \"kidney cyst\"
+  quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25
+  quarry eval report --html report.html
 
 Exit codes:
   0 success   1 failure   2 usage or config error   3 model/runtime unavailable
@@ -75,6 +77,11 @@ pub enum Command {
         after_help = "Example: quarry encode --model all-minilm-l6-v2:fp32 \"chest CT\" \"lung scan\""
     )]
     Encode(EncodeArgs),
+    /// Evaluate systems on datasets; runs and metrics are stored in SQLite.
+    Eval {
+        #[command(subcommand)]
+        command: crate::eval_cmd::EvalCommand,
+    },
     /// The whole path end to end: fetch models, index the sample corpus, run example searches.
     Demo(DemoArgs),
 }
@@ -222,6 +229,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Ingest(a) => ingest(&ctx, a),
         Command::Search(a) => search(&ctx, a),
         Command::Encode(a) => encode(&ctx, a),
+        Command::Eval { command } => crate::eval_cmd::run(&ctx, command),
         Command::Demo(a) => crate::demo::run(&ctx, a),
     }
 }

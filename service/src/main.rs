@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod eval_cmd;
 mod exit;
 
 use clap::Parser;

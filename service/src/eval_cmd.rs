@@ -1,0 +1,733 @@
+//! `quarry eval ...`: run a system on a dataset, score it with reference-tool semantics and
+//! store the run (config, git revision, timings, machine, per-query scores) in SQLite.
+
+use crate::cli::Ctx;
+use crate::exit;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use quarry_eval::import::{beir, bio, cblue, keyphrase as kp_import, tn as tn_import, trec};
+use quarry_eval::metrics::{ir, keyphrase, linking, ner};
+use quarry_eval::report::{self, RunData};
+use quarry_eval::store::{git_revision, RunRecord, Store};
+use quarry_eval::types::{LinkPrediction, NerSentence, PerQuery};
+use quarry_index::bm25::Bm25Params;
+use quarry_index::{ingest_file, IngestOptions, QuarryIndex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Evaluation subcommands (a stable contract: later systems plug in behind these names).
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Retrieval on a BEIR directory: nDCG@k, Recall@100, MRR@k, MAP, P@k.
+    #[command(
+        after_help = "Example: quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25 --json\nSystems: bm25 | bm25:k1=0.9,b=0.4 (sparse, hybrid and +rerank arrive with their issues)"
+    )]
+    Retrieval(RetrievalArgs),
+    /// Entity recognition: strict span+type P/R/F1, micro and per type (seqeval semantics).
+    #[command(
+        after_help = "Example: quarry eval ner --gold ../shared/data/ner/yidu-s4k/validate.bio --pred my_predictions.bio"
+    )]
+    Ner(NerArgs),
+    /// Entity linking: acc@k, recall@k, per-concept P/R/F1.
+    #[command(
+        after_help = "Example: quarry eval link --task chip-cdn --gold ../shared/data/linking/chip-cdn/train.json --pred preds.jsonl\nPredictions: one JSON object a line, {\"id\": \"<example id>\", \"candidates\": [[\"concept\", ...], ...]} best first."
+    )]
+    Link(LinkArgs),
+    /// Text normalization: exact-match accuracy per category on `input => output` cases.
+    #[command(after_help = "Example: quarry eval tn --cases ../shared/data/tn/wetext --json")]
+    Tn(TnArgs),
+    /// Key phrases: P/R/F1@k and nDCG@k against gold key sets.
+    #[command(
+        after_help = "Example: quarry eval keyphrase --docs DIR/docsutf8 --keys DIR/keys --pred PRED_DIR"
+    )]
+    Keyphrase(KeyphraseArgs),
+    /// Compare stored runs: deltas, paired significance tests, optional HTML report.
+    #[command(after_help = "Example: quarry eval report --runs 3,5 --html report.html")]
+    Report(ReportArgs),
+}
+
+/// Options shared by the evaluation commands.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// The SQLite store (default: <home>/eval.sqlite).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RetrievalArgs {
+    /// BEIR directory (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
+    #[arg(long)]
+    pub beir: PathBuf,
+    /// The qrels split; only queries judged in it are evaluated.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// The system: `bm25` or `bm25:k1=X,b=Y`.
+    #[arg(long, default_value = "bm25")]
+    pub system: String,
+    /// Cutoff for nDCG@k, MRR@k and P@k (Recall is also given at 100).
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Documents retrieved per query.
+    #[arg(long, default_value_t = 1000)]
+    pub depth: usize,
+    /// Write the ranking as a TREC run file.
+    #[arg(long)]
+    pub trec_run: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct NerArgs {
+    /// Gold file.
+    #[arg(long)]
+    pub gold: PathBuf,
+    /// Gold (and prediction) format; guessed from the extension when absent.
+    #[arg(long, value_parser = ["bio", "cmeee"])]
+    pub format: Option<String>,
+    /// Predictions in the same format, sentence by sentence.
+    #[arg(long)]
+    pub pred: Option<PathBuf>,
+    /// NER model to run (arrives with the NER stage).
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LinkArgs {
+    /// Task name (`chip-cdn`, `procedures`, `jobs`, ...): names the dataset in the store.
+    #[arg(long)]
+    pub task: String,
+    /// Gold file (CHIP-CDN JSON).
+    #[arg(long)]
+    pub gold: PathBuf,
+    /// Predictions (JSONL: id + ranked candidate sets).
+    #[arg(long)]
+    pub pred: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TnArgs {
+    /// A case file or a directory of them.
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Direction when the path does not say (`tn` or `itn`).
+    #[arg(long, value_parser = ["tn", "itn"])]
+    pub direction: Option<String>,
+    /// The system: `identity` (the unnormalized input, a floor) until the normalizer lands.
+    #[arg(long, default_value = "identity")]
+    pub system: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KeyphraseArgs {
+    /// Directory of documents (`<id>.txt`).
+    #[arg(long)]
+    pub docs: PathBuf,
+    /// Directory of gold key files (`<id>.key`, one phrase a line).
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// Directory of predicted key files (`<id>.key`, best first).
+    #[arg(long)]
+    pub pred: Option<PathBuf>,
+    /// Cutoff.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Run ids to compare (the first is the baseline); default: every run.
+    #[arg(long, value_delimiter = ',')]
+    pub runs: Vec<i64>,
+    /// Write a self-contained HTML report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Metrics to show (default: those the runs share).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+fn open_store(ctx: &Ctx, a: &StoreArgs) -> Result<Store> {
+    let path =
+        a.db.clone()
+            .unwrap_or_else(|| ctx.cfg.resolved_home().join("eval.sqlite"));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    Store::open(&path).with_context(|| format!("open the evaluation store {}", path.display()))
+}
+
+fn git_rev() -> Option<String> {
+    git_revision(Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+fn dataset_name(path: &Path, suffix: &str) -> String {
+    let base = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.display().to_string());
+    if suffix.is_empty() {
+        base
+    } else {
+        format!("{base}/{suffix}")
+    }
+}
+
+/// Runs an eval subcommand.
+pub fn run(ctx: &Ctx, cmd: EvalCommand) -> Result<i32> {
+    match cmd {
+        EvalCommand::Retrieval(a) => retrieval(ctx, a),
+        EvalCommand::Ner(a) => ner_cmd(ctx, a),
+        EvalCommand::Link(a) => link_cmd(ctx, a),
+        EvalCommand::Tn(a) => tn_cmd(ctx, a),
+        EvalCommand::Keyphrase(a) => keyphrase_cmd(ctx, a),
+        EvalCommand::Report(a) => report_cmd(ctx, a),
+    }
+}
+
+/// A retrieval system named on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetrievalSystem {
+    /// BM25 with parameters.
+    Bm25(Bm25Params),
+}
+
+/// Parses `bm25` or `bm25:k1=0.9,b=0.4`.
+pub fn parse_system(spec: &str) -> Result<RetrievalSystem> {
+    let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
+    match name.trim() {
+        "bm25" => {
+            let mut p = Bm25Params::default();
+            for kv in args.split(',').filter(|s| !s.trim().is_empty()) {
+                let (k, v) = kv
+                    .split_once('=')
+                    .with_context(|| format!("bad system option '{kv}' (expected key=value)"))?;
+                let v: f32 = v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("bad number in '{kv}'"))?;
+                match k.trim() {
+                    "k1" => p.k1 = v,
+                    "b" => p.b = v,
+                    other => bail!("unknown bm25 option '{other}' (k1, b)"),
+                }
+            }
+            Ok(RetrievalSystem::Bm25(p))
+        }
+        "sparse" | "hybrid" => bail!("system '{name}' is not available yet: learned sparse retrieval and hybrid fusion arrive with issue 6"),
+        s if s.contains("rerank") => bail!("system '{spec}' is not available yet: cross-encoder re-ranking arrives with issue 7"),
+        other => bail!("unknown retrieval system '{other}' (available: bm25, bm25:k1=X,b=Y)"),
+    }
+}
+
+/// Builds (or reuses) the index of a BEIR corpus under `<home>/eval-indexes/`, keyed by the
+/// corpus path, size and modification time.
+fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
+    let meta = std::fs::metadata(corpus).with_context(|| format!("read {}", corpus.display()))?;
+    let canon = std::fs::canonicalize(corpus)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let key = format!("{}|{}|{}|v1", canon.display(), meta.len(), mtime);
+    let hash = quarry_models::hash::sha256_bytes(key.as_bytes());
+    let dir = ctx
+        .cfg
+        .resolved_home()
+        .join("eval-indexes")
+        .join(&hash[..16]);
+    let started = Instant::now();
+    if !dir.join("meta.json").is_file() {
+        let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let index = QuarryIndex::open_or_create(&tmp, &ctx.cfg.analysis)?;
+        let pipeline = crate::cli::open_pipeline(ctx)?;
+        let size = meta.len();
+        let pb = ctx.progress(size, "indexing corpus");
+        let opts = IngestOptions {
+            commit_every: usize::MAX,
+            ..Default::default()
+        };
+        let r = ingest_file(&index, corpus, &pipeline, &opts, &|o| pb.set_position(o));
+        pb.finish_and_clear();
+        let r = r?;
+        if !r.errors.is_empty() {
+            tracing::warn!(
+                "{} corpus lines rejected (first: {})",
+                r.errors.len(),
+                r.errors[0]
+            );
+        }
+        drop(index);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&tmp, &dir)?;
+    }
+    let index = ctx.open_index(&dir)?;
+    Ok((index, started.elapsed().as_secs_f64()))
+}
+
+/// An f32 setting as the f64 a person typed (0.9, not 0.8999999761581421).
+fn round6(x: f32) -> f64 {
+    (x as f64 * 1e6).round() / 1e6
+}
+
+fn print_metrics(ctx: &Ctx, out: &serde_json::Value, headline: &[&str]) {
+    if ctx.json {
+        ctx.print_json(out);
+        return;
+    }
+    for k in headline {
+        if let Some(v) = out.get(*k).and_then(|v| v.as_f64()) {
+            println!("{k:<14} {v:.4}");
+        }
+    }
+    if let Some(id) = out.get("run_id") {
+        println!("stored as run {id}");
+    }
+}
+
+fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
+    let system = parse_system(&a.system)?;
+    let started = Instant::now();
+    let ds = beir::load_beir(&a.beir, &a.split)?;
+    let load_s = started.elapsed().as_secs_f64();
+    let name = dataset_name(&a.beir, &a.split);
+    let mut store = open_store(ctx, &a.store)?;
+    store.import_beir(&name, &ds, &a.beir.display().to_string())?;
+    let (index, index_s) = corpus_index(ctx, &a.beir.join("corpus.jsonl"))?;
+    let RetrievalSystem::Bm25(params) = system;
+    index.set_bm25_params(params);
+
+    let queries = ds.queries_with_qrels();
+    let depth = a.depth.max(a.k).max(100);
+    let pb = ctx.progress(queries.len() as u64, "searching");
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} queries ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let t = Instant::now();
+    let mut run = quarry_eval::types::Run::new();
+    for q in &queries {
+        let hits = index.search_ids(&q.text, depth)?;
+        run.insert(
+            q.id.clone(),
+            hits.into_iter().map(|(d, s)| (d, s as f64)).collect(),
+        );
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let search_s = t.elapsed().as_secs_f64();
+
+    let mut ks: Vec<usize> = vec![1, 5, 10, 20, 100, a.k];
+    ks.sort_unstable();
+    ks.dedup();
+    let res = ir::IrEvaluator::new(&ks).evaluate(&ds.qrels, &run);
+    let timings = serde_json::json!({
+        "load_s": load_s, "index_s": index_s, "search_s": search_s,
+        "queries_per_s": queries.len() as f64 / search_s.max(1e-9),
+    });
+    let config = serde_json::json!({
+        "k1": round6(params.k1), "b": round6(params.b), "depth": depth, "split": a.split,
+        "analyzer": "quarry_en+quarry_zh", "averaging": res.averaging,
+    });
+    let record = RunRecord {
+        dataset: name.clone(),
+        task: "retrieval".into(),
+        system: a.system.clone(),
+        config: config.clone(),
+        git_rev: git_rev(),
+        timings: timings.clone(),
+        ranked: Some(run.clone()),
+        predictions: Vec::new(),
+        metrics: res.mean.clone(),
+        per_query: res.per_query.clone(),
+    };
+    let id = store.save_run(&record)?;
+    if let Some(p) = &a.trec_run {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("create {}", p.display()))?,
+        );
+        trec::write_run(
+            &mut f,
+            &run,
+            &format!("quarry-{}", a.system.replace(' ', "_")),
+        )?;
+    }
+    let mut out = serde_json::json!({
+        "run_id": id, "dataset": name, "system": a.system, "queries": res.queries,
+        "missing_queries": res.missing.len(), "config": config, "timings": timings,
+    });
+    for (k, v) in &res.mean {
+        out[k] = serde_json::json!(v);
+    }
+    let k = a.k;
+    print_metrics(
+        ctx,
+        &out,
+        &[
+            &format!("ndcg@{k}"),
+            "recall@100",
+            &format!("mrr@{k}"),
+            "map",
+            &format!("p@{k}"),
+        ],
+    );
+    if !ctx.json {
+        println!(
+            "{} queries, {:.1} queries/s, index {:.2}s",
+            res.queries,
+            queries.len() as f64 / search_s.max(1e-9),
+            index_s
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn read_ner(path: &Path, format: Option<&str>) -> Result<Vec<NerSentence>> {
+    let fmt = match format {
+        Some(f) => f.to_string(),
+        None if path.extension().is_some_and(|e| e == "json") => "cmeee".into(),
+        None => "bio".into(),
+    };
+    Ok(match fmt.as_str() {
+        "cmeee" => cblue::read_cmeee(path)?,
+        _ => bio::read_bio(path)?,
+    })
+}
+
+fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
+    let gold = read_ner(&a.gold, a.format.as_deref())?;
+    let Some(pred_path) = &a.pred else {
+        bail!(
+            "no predictions: pass --pred FILE (same format as the gold file){}",
+            match &a.model {
+                Some(m) => format!("; the NER model '{m}' cannot be run yet: the Chinese clinical NER stage arrives with issue 5"),
+                None => String::new(),
+            }
+        );
+    };
+    let pred = read_ner(pred_path, a.format.as_deref())?;
+    let res = ner::evaluate(&gold, &pred)?;
+    let name = dataset_name(&a.gold, "");
+    let mut store = open_store(ctx, &a.store)?;
+    store.import_ner(&name, &gold, &a.gold.display().to_string())?;
+    let mut metrics = BTreeMap::from([
+        ("precision".to_string(), res.precision),
+        ("recall".to_string(), res.recall),
+        ("f1".to_string(), res.f1),
+        ("macro_f1".to_string(), res.macro_f1),
+    ]);
+    for (t, s) in &res.per_type {
+        metrics.insert(format!("f1/{t}"), s.f1);
+    }
+    let record = RunRecord {
+        dataset: name.clone(),
+        task: "ner".into(),
+        system: format!("predictions:{}", pred_path.display()),
+        config: serde_json::json!({"format": a.format}),
+        git_rev: git_rev(),
+        timings: serde_json::json!({}),
+        ranked: None,
+        predictions: Vec::new(),
+        metrics: metrics.clone(),
+        per_query: PerQuery::new(),
+    };
+    let id = store.save_run(&record)?;
+    let out = serde_json::json!({
+        "run_id": id, "dataset": name, "precision": res.precision, "recall": res.recall, "f1": res.f1,
+        "macro_f1": res.macro_f1, "entities": res.gold_entities, "predicted": res.predicted_entities,
+        "correct": res.correct, "sentences": gold.len(), "per_type": res.per_type,
+    });
+    print_metrics(ctx, &out, &["precision", "recall", "f1", "macro_f1"]);
+    Ok(exit::OK)
+}
+
+fn read_link_predictions(path: &Path) -> Result<BTreeMap<String, LinkPrediction>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        #[derive(serde::Deserialize)]
+        struct P {
+            id: serde_json::Value,
+            candidates: Vec<Vec<String>>,
+        }
+        let p: P = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{}:{}: expected {{\"id\", \"candidates\"}}",
+                path.display(),
+                i + 1
+            )
+        })?;
+        let id = match p.id {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let cands = p
+            .candidates
+            .into_iter()
+            .map(|c| c.into_iter().collect::<BTreeSet<_>>())
+            .collect();
+        out.insert(id, cands);
+    }
+    Ok(out)
+}
+
+fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
+    let gold = cblue::read_chip_cdn(&a.gold)?;
+    let Some(pred_path) = &a.pred else {
+        bail!("no predictions: pass --pred FILE (JSONL: {{\"id\", \"candidates\": [[concept, ...], ...]}}); the entity linker arrives with issue 8");
+    };
+    let mut preds = read_link_predictions(pred_path)?;
+    let pred: Vec<LinkPrediction> = gold
+        .iter()
+        .map(|g| preds.remove(&g.id).unwrap_or_default())
+        .collect();
+    let res = linking::evaluate(&gold, &pred, &linking::DEFAULT_KS)?;
+    let name = format!("{}/{}", a.task, dataset_name(&a.gold, ""));
+    let mut store = open_store(ctx, &a.store)?;
+    store.import_link(&name, &gold, &a.gold.display().to_string())?;
+    let record = RunRecord {
+        dataset: name.clone(),
+        task: "linking".into(),
+        system: format!("predictions:{}", pred_path.display()),
+        config: serde_json::json!({"task": a.task}),
+        git_rev: git_rev(),
+        timings: serde_json::json!({}),
+        ranked: None,
+        predictions: Vec::new(),
+        metrics: res.metrics.clone(),
+        per_query: res.per_example.clone(),
+    };
+    let id = store.save_run(&record)?;
+    let mut out = serde_json::json!({"run_id": id, "dataset": name, "examples": res.examples});
+    for (k, v) in &res.metrics {
+        out[k] = serde_json::json!(v);
+    }
+    print_metrics(ctx, &out, &["acc@1", "acc@5", "recall@10", "concept_f1"]);
+    Ok(exit::OK)
+}
+
+fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
+    if a.system != "identity" {
+        bail!(
+            "unknown TN system '{}': only `identity` exists until the normalization stage (issue 4)",
+            a.system
+        );
+    }
+    let groups = tn_import::load_tn(&a.cases)?;
+    let mut per_query = PerQuery::new();
+    let mut per_cat: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut total = (0usize, 0usize);
+    for g in &groups {
+        let dir = match (&g.direction, &a.direction) {
+            (_, Some(d)) => d.clone(),
+            (Some(d), None) => format!("{d:?}").to_lowercase(),
+            (None, None) => "tn".into(),
+        };
+        for c in &g.cases {
+            let ok = c.input == c.expected;
+            let e = per_cat.entry(format!("{dir}/{}", c.category)).or_default();
+            e.0 += ok as usize;
+            e.1 += 1;
+            total.0 += ok as usize;
+            total.1 += 1;
+            per_query.insert(
+                format!("{dir}:{}", c.id),
+                BTreeMap::from([("exact".to_string(), ok as u8 as f64)]),
+            );
+        }
+    }
+    if total.1 == 0 {
+        bail!("no cases found under {}", a.cases.display());
+    }
+    let mut metrics = BTreeMap::from([("accuracy".to_string(), total.0 as f64 / total.1 as f64)]);
+    for (c, (ok, n)) in &per_cat {
+        metrics.insert(format!("accuracy/{c}"), *ok as f64 / *n as f64);
+    }
+    let name = dataset_name(&a.cases, "");
+    let mut store = open_store(ctx, &a.store)?;
+    let record = RunRecord {
+        dataset: name.clone(),
+        task: "tn".into(),
+        system: a.system.clone(),
+        config: serde_json::json!({"direction": a.direction}),
+        git_rev: git_rev(),
+        timings: serde_json::json!({}),
+        ranked: None,
+        predictions: Vec::new(),
+        metrics: metrics.clone(),
+        per_query,
+    };
+    let id = store.save_run(&record)?;
+    let out = serde_json::json!({
+        "run_id": id, "dataset": name, "system": a.system, "cases": total.1,
+        "accuracy": metrics["accuracy"], "per_category": per_cat.iter().map(|(c, (ok, n))| (c.clone(), serde_json::json!({"correct": ok, "cases": n, "accuracy": *ok as f64 / *n as f64}))).collect::<serde_json::Map<_, _>>(),
+    });
+    print_metrics(ctx, &out, &["accuracy"]);
+    Ok(exit::OK)
+}
+
+fn keyphrase_cmd(ctx: &Ctx, a: KeyphraseArgs) -> Result<i32> {
+    let docs = kp_import::load_keyphrase(&a.docs, &a.keys)?;
+    let Some(pred_dir) = &a.pred else {
+        bail!("no predictions: pass --pred DIR (<id>.key files, best phrase first); the key-phrase extractor arrives with issue 9");
+    };
+    let mut preds = Vec::with_capacity(docs.len());
+    for d in &docs {
+        let p = pred_dir.join(format!("{}.key", d.id));
+        preds.push(if p.is_file() {
+            kp_import::read_key_file(&p)?
+        } else {
+            Vec::new()
+        });
+    }
+    let mut ks = vec![5, 10, 15, a.k];
+    ks.sort_unstable();
+    ks.dedup();
+    let res = keyphrase::evaluate(&docs, &preds, &ks)?;
+    let name = dataset_name(a.docs.parent().unwrap_or(&a.docs), "");
+    let mut store = open_store(ctx, &a.store)?;
+    store.import_keyphrase(&name, &docs, &a.docs.display().to_string())?;
+    let record = RunRecord {
+        dataset: name.clone(),
+        task: "keyphrase".into(),
+        system: format!("predictions:{}", pred_dir.display()),
+        config: serde_json::json!({"ks": ks}),
+        git_rev: git_rev(),
+        timings: serde_json::json!({}),
+        ranked: None,
+        predictions: Vec::new(),
+        metrics: res.macro_avg.clone(),
+        per_query: res.per_doc.clone(),
+    };
+    let id = store.save_run(&record)?;
+    let mut out = serde_json::json!({"run_id": id, "dataset": name, "docs": res.docs});
+    for (k, v) in &res.macro_avg {
+        out[k] = serde_json::json!(v);
+    }
+    let k = a.k;
+    print_metrics(
+        ctx,
+        &out,
+        &[
+            &format!("p@{k}"),
+            &format!("r@{k}"),
+            &format!("f1@{k}"),
+            &format!("ndcg@{k}"),
+        ],
+    );
+    Ok(exit::OK)
+}
+
+fn report_cmd(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
+    let store = open_store(ctx, &a.store)?;
+    let all = store.list_runs()?;
+    let chosen: Vec<_> = if a.runs.is_empty() {
+        all
+    } else {
+        a.runs
+            .iter()
+            .map(|id| {
+                all.iter()
+                    .find(|r| r.id == *id)
+                    .cloned()
+                    .with_context(|| format!("no run {id} in the store"))
+            })
+            .collect::<Result<_>>()?
+    };
+    if chosen.is_empty() {
+        if ctx.json {
+            ctx.print_json(&serde_json::json!({"runs": []}));
+        } else {
+            println!("no runs stored yet; try `quarry eval retrieval --beir DIR --split NAME --system bm25`");
+        }
+        return Ok(exit::OK);
+    }
+    let mut data = Vec::with_capacity(chosen.len());
+    for r in &chosen {
+        data.push(RunData {
+            id: r.id,
+            label: format!("#{} {} ({}, {})", r.id, r.system, r.dataset, r.task),
+            aggregate: r.metrics.clone(),
+            per_query: store.run_per_query(r.id)?,
+        });
+    }
+    let metrics: Vec<String> = if a.metrics.is_empty() {
+        let mut shared: Option<BTreeSet<String>> = None;
+        for d in &data {
+            let keys: BTreeSet<String> = d.aggregate.keys().cloned().collect();
+            shared = Some(match shared {
+                None => keys,
+                Some(s) => s.intersection(&keys).cloned().collect(),
+            });
+        }
+        let shared = shared.unwrap_or_default();
+        let preferred = [
+            "ndcg@10",
+            "recall@100",
+            "mrr@10",
+            "map",
+            "f1",
+            "acc@1",
+            "accuracy",
+            "f1@10",
+        ];
+        let mut m: Vec<String> = preferred
+            .iter()
+            .filter(|p| shared.contains(**p))
+            .map(|s| s.to_string())
+            .collect();
+        if m.is_empty() {
+            m = shared.into_iter().take(6).collect();
+        }
+        m
+    } else {
+        a.metrics.clone()
+    };
+    if ctx.json {
+        let mut v = report::comparison_json(&data, &metrics, 0);
+        v["runs_meta"] = serde_json::to_value(&chosen)?;
+        ctx.print_json(&v);
+    } else {
+        for r in &chosen {
+            println!(
+                "#{:<4} {:<10} {:<22} {:<28} {}  {}",
+                r.id,
+                r.task,
+                r.dataset,
+                r.system,
+                r.created,
+                r.git_rev.as_deref().unwrap_or("-")
+            );
+        }
+        println!();
+        print!("{}", report::comparison_table(&data, &metrics, 0));
+    }
+    if let Some(p) = &a.html {
+        let html = report::html_report(&data, &metrics, 0)?;
+        std::fs::write(p, html).with_context(|| format!("write {}", p.display()))?;
+        if !ctx.json {
+            println!("HTML report: {}", p.display());
+        }
+    }
+    Ok(exit::OK)
+}
