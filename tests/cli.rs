@@ -433,3 +433,205 @@ fn encode_prints_embeddings_and_expansions_as_json() {
         .collect();
     assert!(terms.contains(&"kidney"), "{terms:?}");
 }
+
+fn shared_data() -> PathBuf {
+    let p = repo().join("../shared/data");
+    assert!(
+        p.is_dir(),
+        "the evaluation data is expected at {} (../shared/data beside the repository)",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn eval_retrieval_on_scifact_matches_its_trec_run_and_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("eval.sqlite");
+    let run_file = dir.path().join("bm25.run");
+    let scifact = shared_data().join("retrieval/scifact");
+    let o = quarry()
+        .args([
+            "--json",
+            "eval",
+            "retrieval",
+            "--split",
+            "train",
+            "--system",
+            "bm25",
+            "--beir",
+        ])
+        .arg(&scifact)
+        .arg("--db")
+        .arg(&db)
+        .arg("--trec-run")
+        .arg(&run_file)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["queries"], 809);
+    let ndcg = v["ndcg@10"].as_f64().unwrap();
+    // BM25 (k1=0.9, b=0.4) on SciFact: 0.679 on test in the literature; train is similar.
+    assert!((0.66..0.73).contains(&ndcg), "ndcg@10 {ndcg}");
+    assert!(v["recall@100"].as_f64().unwrap() > 0.88);
+    assert!(v["mrr@10"].as_f64().unwrap() > 0.6);
+
+    // The TREC run file, scored independently, gives the same figures.
+    let run = quarry_eval::import::trec::read_run(&run_file).unwrap();
+    let qrels =
+        quarry_eval::import::beir::read_qrels_tsv(&scifact.join("qrels/train.tsv")).unwrap();
+    let res = quarry_eval::metrics::ir::evaluate(&qrels, &run, &[10, 100]);
+    assert!((res.mean["ndcg@10"] - ndcg).abs() < 1e-9);
+    assert!((res.mean["recall@100"] - v["recall@100"].as_f64().unwrap()).abs() < 1e-9);
+
+    // A second system, then the report compares them with significance tests.
+    let o = quarry()
+        .args([
+            "--json",
+            "eval",
+            "retrieval",
+            "--split",
+            "train",
+            "--system",
+            "bm25:k1=1.2,b=0.75",
+            "--beir",
+        ])
+        .arg(&scifact)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = dir.path().join("r.html");
+    let o = quarry()
+        .args(["--json", "eval", "report", "--db"])
+        .arg(&db)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["runs_meta"].as_array().unwrap().len(), 2);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("ndcg@10"));
+
+    // Systems that do not exist yet say which issue brings them.
+    let o = quarry()
+        .args([
+            "eval",
+            "retrieval",
+            "--split",
+            "train",
+            "--system",
+            "sparse",
+            "--beir",
+        ])
+        .arg(&scifact)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("issue 6"), "{}", stderr(&o));
+}
+
+#[test]
+fn eval_ner_link_tn_keyphrase_score_prediction_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("eval.sqlite");
+    let data = shared_data();
+    let eval = |args: &[&str]| {
+        let o = quarry()
+            .args(["--json", "eval"])
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        json(&o)
+    };
+
+    // NER: the gold file against itself is perfect; dropping one type costs recall only.
+    let gold = data.join("ner/yidu-s4k/validate.bio");
+    let g = gold.to_str().unwrap();
+    let v = eval(&["ner", "--gold", g, "--pred", g]);
+    assert_eq!(v["f1"], 1.0);
+    assert_eq!(v["entities"], 3658);
+    let text = std::fs::read_to_string(&gold).unwrap();
+    let dropped: String = text
+        .lines()
+        .map(|l| {
+            if l.ends_with("-DISEASE") {
+                format!("{}\tO\n", l.rsplit_once('\t').map(|x| x.0).unwrap_or(l))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let pred = dir.path().join("pred.bio");
+    std::fs::write(&pred, dropped).unwrap();
+    let v = eval(&["ner", "--gold", g, "--pred", pred.to_str().unwrap()]);
+    assert_eq!(v["precision"], 1.0);
+    assert!(v["recall"].as_f64().unwrap() < 0.9);
+    assert_eq!(v["per_type"]["DISEASE"]["recall"], 0.0);
+
+    // Linking: gold sets for the even examples only -> acc@1 = 0.5.
+    let cdn = data.join("linking/chip-cdn/train.json");
+    let examples = quarry_eval::import::cblue::read_chip_cdn(&cdn).unwrap();
+    let mut preds = String::new();
+    for (i, e) in examples.iter().enumerate() {
+        let cand: Vec<&String> = if i % 2 == 0 {
+            e.gold.iter().collect()
+        } else {
+            vec![]
+        };
+        preds.push_str(&serde_json::json!({"id": e.id, "candidates": [cand]}).to_string());
+        preds.push('\n');
+    }
+    let pl = dir.path().join("link.jsonl");
+    std::fs::write(&pl, preds).unwrap();
+    let v = eval(&[
+        "link",
+        "--task",
+        "chip-cdn",
+        "--gold",
+        cdn.to_str().unwrap(),
+        "--pred",
+        pl.to_str().unwrap(),
+    ]);
+    assert!((v["acc@1"].as_f64().unwrap() - 0.5).abs() < 1e-9, "{v}");
+    assert_eq!(v["examples"], 6000);
+
+    // TN: the identity floor on the wetext cases.
+    let v = eval(&["tn", "--cases", data.join("tn/wetext").to_str().unwrap()]);
+    assert_eq!(v["cases"], 433);
+    let acc = v["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.0 && acc < 0.5, "{acc}");
+
+    // Key phrases: the gold keys as predictions give nDCG@10 = 1.
+    let kp = data.join("keyphrase/500N-KPCrowd-v1.1");
+    let keys = kp.join("keys");
+    let v = eval(&[
+        "keyphrase",
+        "--docs",
+        kp.join("docsutf8").to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+        "--pred",
+        keys.to_str().unwrap(),
+    ]);
+    assert!((v["ndcg@10"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{v}");
+    assert_eq!(v["docs"], 500);
+
+    // Without predictions or a model, the message says what to pass.
+    let o = quarry()
+        .args(["eval", "ner", "--gold", g, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--pred"), "{}", stderr(&o));
+}

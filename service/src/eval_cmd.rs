@@ -274,8 +274,13 @@ fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
             );
         }
         drop(index);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::rename(&tmp, &dir)?;
+        if let Err(e) = std::fs::rename(&tmp, &dir) {
+            // Another process finished the same index first: use theirs.
+            let _ = std::fs::remove_dir_all(&tmp);
+            if !dir.join("meta.json").is_file() {
+                return Err(e).with_context(|| format!("move the index into {}", dir.display()));
+            }
+        }
     }
     let index = ctx.open_index(&dir)?;
     Ok((index, started.elapsed().as_secs_f64()))
@@ -422,7 +427,28 @@ fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
             }
         );
     };
-    let pred = read_ner(pred_path, a.format.as_deref())?;
+    let mut pred = read_ner(pred_path, a.format.as_deref())?;
+    // Sentences pair by position; their texts must agree (ids carry file names).
+    if pred.len() != gold.len() {
+        bail!(
+            "{} has {} sentences but the gold file {} has {}",
+            pred_path.display(),
+            pred.len(),
+            a.gold.display(),
+            gold.len()
+        );
+    }
+    for (i, (p, g)) in pred.iter_mut().zip(&gold).enumerate() {
+        if p.text != g.text {
+            bail!(
+                "sentence {} ({} vs {}): the texts differ, so the files are not aligned",
+                i + 1,
+                p.id,
+                g.id
+            );
+        }
+        p.id = g.id.clone();
+    }
     let res = ner::evaluate(&gold, &pred)?;
     let name = dataset_name(&a.gold, "");
     let mut store = open_store(ctx, &a.store)?;
