@@ -5,7 +5,9 @@
 //! CARGO_TARGET_DIR=/work/target-eval cargo run --release -p quarry-eval --example bench_metrics
 //! ```
 //!
-//! Optional arguments: number of queries, results per query, repetitions.
+//! Optional arguments: number of queries, results per query, repetitions, and a directory
+//! to write the data to as TREC files (`qrels.txt`, `run.txt`) so that another tool can be
+//! timed on exactly the same input (scripts/bench_metrics.sh does that with pytrec_eval).
 
 use quarry_eval::metrics::ir;
 use quarry_eval::types::{Qrels, Run};
@@ -32,14 +34,18 @@ fn main() {
     let mut run = Run::new();
     for q in 0..queries {
         let qid = format!("q{q}");
-        let results: Vec<(String, f64)> = (0..per_query)
-            .map(|_| {
-                let doc = format!("doc{}", rng.random_range(0..1_000_000u32));
-                // Two decimals: plenty of ties, broken by docid.
-                let score = (rng.random::<f64>() * 10_000.0).round() / 100.0;
-                (doc, score)
-            })
-            .collect();
+        // Distinct documents per query (trec_eval rejects a document listed twice).
+        let mut seen = std::collections::HashSet::new();
+        let mut results: Vec<(String, f64)> = Vec::with_capacity(per_query);
+        while results.len() < per_query {
+            let d = rng.random_range(0..1_000_000u32);
+            if !seen.insert(d) {
+                continue;
+            }
+            // Two decimals: plenty of ties, broken by docid.
+            let score = (rng.random::<f64>() * 10_000.0).round() / 100.0;
+            results.push((format!("doc{d}"), score));
+        }
         let mut judged = BTreeMap::new();
         for _ in 0..30 {
             let doc = if rng.random_bool(0.5) && !results.is_empty() {
@@ -61,6 +67,18 @@ fn main() {
         per_query,
         t.elapsed()
     );
+
+    if let Some(dir) = std::env::args().nth(4) {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("create output dir");
+        let mut q =
+            std::io::BufWriter::new(std::fs::File::create(dir.join("qrels.txt")).expect("qrels"));
+        quarry_eval::import::trec::write_qrels(&mut q, &qrels).expect("write qrels");
+        let mut r =
+            std::io::BufWriter::new(std::fs::File::create(dir.join("run.txt")).expect("run"));
+        quarry_eval::import::trec::write_run(&mut r, &run, "synthetic").expect("write run");
+        println!("wrote {}/qrels.txt and run.txt", dir.display());
+    }
 
     let ks = [1, 5, 10, 20, 100, 1000];
     let mut best = f64::INFINITY;
