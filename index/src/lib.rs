@@ -111,7 +111,11 @@ pub struct QuarryIndex {
     path: Option<PathBuf>,
     jieba: Arc<jieba_rs::Jieba>,
     bm25: std::sync::RwLock<bm25::Bm25Params>,
+    query_normalizer: std::sync::RwLock<Option<QueryNormalizer>>,
 }
+
+/// Rewrites query text before analysis (the same normalization documents got at ingestion).
+pub type QueryNormalizer = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl QuarryIndex {
     /// Opens the index at `path`, creating it if the directory is empty or absent.
@@ -169,6 +173,7 @@ impl QuarryIndex {
             path,
             jieba,
             bm25: std::sync::RwLock::new(bm25::Bm25Params::default()),
+            query_normalizer: std::sync::RwLock::new(None),
         })
     }
 
@@ -195,6 +200,26 @@ impl QuarryIndex {
     /// Sets the BM25 parameters.
     pub fn set_bm25_params(&self, p: bm25::Bm25Params) {
         *self.bm25.write().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// Sets the function applied to query text before analysis.
+    pub fn set_query_normalizer(&self, f: Option<QueryNormalizer>) {
+        *self
+            .query_normalizer
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    /// Applies the query normalizer, if any.
+    pub fn normalize_query(&self, text: &str) -> String {
+        match &*self
+            .query_normalizer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            Some(f) => f(text),
+            None => text.to_string(),
+        }
     }
 
     /// The jieba segmenter in use.
@@ -231,8 +256,9 @@ impl QuarryIndex {
             _ => f.en,
         };
         for fl in &doc.fields {
-            if !fl.text.trim().is_empty() {
-                t.add_text(field, &fl.text);
+            let text = doc.analysis_text(fl);
+            if !text.trim().is_empty() {
+                t.add_text(field, text);
             }
         }
         let mut src = doc.to_flat_json();

@@ -36,7 +36,8 @@ impl QuarryIndex {
     /// The analyzed terms of `text` for `field`.
     pub fn query_terms(&self, field: Field, text: &str) -> Result<Vec<String>, IndexError> {
         let mut analyzer = self.index().tokenizer_for_field(field)?;
-        let mut stream = analyzer.token_stream(text);
+        let text = self.normalize_query(text);
+        let mut stream = analyzer.token_stream(&text);
         let mut out = Vec::new();
         while stream.advance() {
             out.push(stream.token().text.clone());

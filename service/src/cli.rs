@@ -77,6 +77,12 @@ pub enum Command {
         after_help = "Example: quarry encode --model all-minilm-l6-v2:fp32 \"chest CT\" \"lung scan\""
     )]
     Encode(EncodeArgs),
+    /// Normalize text from stdin (one text a line): Unicode/width/OpenCC/punctuation, canonical
+    /// sizes, and with --domain the DAHSF words and frames.
+    #[command(
+        after_help = "Example: echo '肝右葉見一低密度影，大小約3.2 x 2.8 CM' | quarry normalize --domain radiology --frames"
+    )]
+    Normalize(NormalizeArgs),
     /// Evaluate systems on datasets; runs and metrics are stored in SQLite.
     Eval {
         #[command(subcommand)]
@@ -153,6 +159,19 @@ pub struct EncodeArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct NormalizeArgs {
+    /// DAHSF domains to digest with (radiology, jobs, commands); repeatable.
+    #[arg(long = "domain")]
+    pub domains: Vec<String>,
+    /// Print the frames found (with --domain).
+    #[arg(long)]
+    pub frames: bool,
+    /// Directory holding the domain forests (default: the bundled data/forests).
+    #[arg(long)]
+    pub forests: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Skip model provisioning and the model examples (index and search only).
     #[arg(long)]
@@ -200,6 +219,7 @@ impl Ctx {
             k1: self.cfg.search.bm25_k1,
             b: self.cfg.search.bm25_b,
         });
+        attach_query_normalizer(self, &index)?;
         Ok(index)
     }
 
@@ -229,6 +249,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Ingest(a) => ingest(&ctx, a),
         Command::Search(a) => search(&ctx, a),
         Command::Encode(a) => encode(&ctx, a),
+        Command::Normalize(a) => normalize(&ctx, a),
         Command::Eval { command } => crate::eval_cmd::run(&ctx, command),
         Command::Demo(a) => crate::demo::run(&ctx, a),
     }
@@ -317,9 +338,52 @@ fn human(n: u64) -> String {
     }
 }
 
+/// Every stage this binary knows, by name.
+pub fn stage_registry() -> StageRegistry {
+    let mut reg = StageRegistry::default();
+    quarry_normalize::stage::register(&mut reg);
+    reg
+}
+
 pub fn open_pipeline(ctx: &Ctx) -> Result<quarry_core::Pipeline> {
-    let reg = StageRegistry::default();
-    Ok(reg.pipeline(&ctx.cfg.pipeline.stages, &ctx.cfg.pipeline.settings)?)
+    Ok(stage_registry().pipeline(&ctx.cfg.pipeline.stages, &ctx.cfg.pipeline.settings)?)
+}
+
+/// The configured normalize stage, when the pipeline has one (queries get the same
+/// normalization as documents).
+pub fn configured_normalizer(ctx: &Ctx) -> Result<Option<quarry_normalize::stage::Normalizer>> {
+    if !ctx
+        .cfg
+        .pipeline
+        .stages
+        .iter()
+        .any(|s| s == quarry_normalize::stage::NAME)
+    {
+        return Ok(None);
+    }
+    let empty = toml::Table::new();
+    let settings = ctx
+        .cfg
+        .pipeline
+        .settings
+        .get(quarry_normalize::stage::NAME)
+        .unwrap_or(&empty);
+    // Queries need the text normalization only, not the DAHSF annotations.
+    let mut t = settings.clone();
+    t.remove("domains");
+    t.remove("forests");
+    Ok(Some(quarry_normalize::stage::Normalizer::from_settings(
+        &t,
+    )?))
+}
+
+/// Makes the index normalize queries as the pipeline normalizes documents.
+pub fn attach_query_normalizer(ctx: &Ctx, index: &QuarryIndex) -> Result<()> {
+    if let Some(n) = configured_normalizer(ctx)? {
+        let n = std::sync::Arc::new(n);
+        index.set_query_normalizer(Some(std::sync::Arc::new(move |q: &str| n.normalize_str(q))));
+    }
+    Ok(())
 }
 
 pub fn ingest(ctx: &Ctx, a: IngestArgs) -> Result<i32> {
@@ -459,6 +523,88 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
                 for (t, terms) in texts.iter().zip(&out) {
                     let s: Vec<String> = terms.iter().map(|(w, x)| format!("{w}:{x:.2}")).collect();
                     println!("{t:?}: {}", s.join(" "));
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn normalize(ctx: &Ctx, a: NormalizeArgs) -> Result<i32> {
+    use std::io::BufRead;
+    let empty = toml::Table::new();
+    let mut t = ctx
+        .cfg
+        .pipeline
+        .settings
+        .get(quarry_normalize::stage::NAME)
+        .unwrap_or(&empty)
+        .clone();
+    t.remove("domains");
+    t.remove("forests");
+    let n = quarry_normalize::stage::Normalizer::from_settings(&t)?;
+    let root = a
+        .forests
+        .clone()
+        .unwrap_or_else(quarry_normalize::dahsf::bundled_forest_root);
+    let names: Vec<&str> = a.domains.iter().map(String::as_str).collect();
+    let forests = if names.is_empty() {
+        None
+    } else {
+        Some(
+            quarry_normalize::dahsf::ForestSet::open_domains(&root, &names)
+                .with_context(|| format!("load DAHSF forests from {}", root.display()))?,
+        )
+    };
+    let stdin = std::io::stdin();
+    for (i, line) in stdin.lock().split(b'\n').enumerate() {
+        let bytes = line.context("read stdin")?;
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "line {}: invalid UTF-8 at byte {}; skipped",
+                    i + 1,
+                    e.utf8_error().valid_up_to()
+                );
+                continue;
+            }
+        };
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        let norm = n.normalize(text);
+        let mut digests = Vec::new();
+        if let Some(set) = &forests {
+            for d in &names {
+                if let Some(engine) = set.get(d) {
+                    digests.push((d.to_string(), engine.digest_mapped(text, &norm)));
+                }
+            }
+        }
+        if ctx.json {
+            let domains: serde_json::Map<String, serde_json::Value> = digests
+                .iter()
+                .map(|(d, g)| {
+                    let mut v = serde_json::to_value(g).unwrap_or_default();
+                    if !a.frames {
+                        v.as_object_mut().map(|o| o.remove("frames"));
+                    }
+                    (d.clone(), v)
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"input": text, "normalized": norm.text, "domains": domains})
+            );
+        } else {
+            match digests.first() {
+                Some((_, g)) => println!("{}", g.normalized),
+                None => println!("{}", norm.text),
+            }
+            if a.frames {
+                for (d, g) in &digests {
+                    for f in &g.frames {
+                        println!("  [{d}] {f}");
+                    }
                 }
             }
         }

@@ -14,8 +14,9 @@
 //! zh_user_dicts = ["data/dict/extra.dict"]
 //!
 //! [pipeline]
-//! stages = ["lang-detect"]
-//! [pipeline.settings.lang-detect]
+//! stages = ["lang-detect", "normalize"]
+//! [pipeline.settings.normalize]
+//! domains = ["radiology"]
 //!
 //! [models]
 //! intra_threads = 2
@@ -124,7 +125,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            stages: vec!["lang-detect".to_string()],
+            stages: vec!["lang-detect".to_string(), "normalize".to_string()],
             settings: BTreeMap::new(),
             batch_size: 64,
         }
@@ -246,7 +247,7 @@ mod tests {
     fn empty_config_is_all_defaults() {
         let c = QuarryConfig::from_toml_str("", Path::new("x.toml")).unwrap();
         assert_eq!(c, QuarryConfig::default());
-        assert_eq!(c.pipeline.stages, vec!["lang-detect"]);
+        assert_eq!(c.pipeline.stages, vec!["lang-detect", "normalize"]);
         assert_eq!(c.models.intra_threads, 2);
     }
 

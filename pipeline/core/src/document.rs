@@ -86,6 +86,10 @@ pub struct Document {
     /// Structured values that are not text (arrays, objects): kept and stored, not indexed.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub meta: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Normalized copies of fields (by field name), each with its map back to the original
+    /// field text. Set by the normalize stage; what the index and later stages read.
+    #[serde(skip)]
+    pub normalized: std::collections::BTreeMap<String, crate::offsets::NormalizedText>,
 }
 
 impl Document {
@@ -97,6 +101,7 @@ impl Document {
             fields: Vec::new(),
             annotations: Vec::new(),
             meta: Default::default(),
+            normalized: Default::default(),
         }
     }
 
@@ -128,6 +133,15 @@ impl Document {
             .iter()
             .find(|f| f.name == name)
             .map(|f| f.text.as_str())
+    }
+
+    /// The text later stages and the index should read for a field: its normalized copy if
+    /// the normalize stage made one, else the original.
+    pub fn analysis_text<'a>(&'a self, field: &'a Field) -> &'a str {
+        self.normalized
+            .get(&field.name)
+            .map(|n| n.text.as_str())
+            .unwrap_or(&field.text)
     }
 
     /// The title field, if any.

@@ -12,8 +12,10 @@
 //! * [`dahsf`]: a DAHSF-style engine (Digestion Algorithm in Hierarchical Symbolic Forests):
 //!   layered forests of synonym classes matched longest-first, typed data words, and
 //!   sentence frameworks producing frames.
+//! * [`stage`]: the `normalize` pipeline stage tying them together.
 
 pub mod chain;
 pub mod dahsf;
 pub mod normalizers;
+pub mod stage;
 pub mod tn;
