@@ -635,3 +635,78 @@ fn eval_ner_link_tn_keyphrase_score_prediction_files() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--pred"), "{}", stderr(&o));
 }
+
+#[test]
+fn normalize_command_and_normalized_search() {
+    use std::io::Write;
+    let mut child = quarry()
+        .args(["--json", "normalize", "--domain", "radiology", "--frames"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all("肝右葉見一低密度影，大小約3.2 x 2.8 CM\n".as_bytes())
+        .unwrap();
+    stdin.write_all(b"\xff\xfe bad line\n").unwrap();
+    stdin.write_all("双肾未见明显异常。\n".as_bytes()).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "the invalid line is reported and skipped");
+    assert!(stderr(&o).contains("line 2: invalid UTF-8"));
+    assert!(
+        lines[0]["normalized"].as_str().unwrap().contains("肝右叶")
+            && lines[0]["normalized"]
+                .as_str()
+                .unwrap()
+                .contains("3.2cm×2.8cm"),
+        "{}",
+        lines[0]
+    );
+    let frame = &lines[0]["domains"]["radiology"]["frames"][0];
+    assert_eq!(frame["name"], "lesion");
+    assert_eq!(frame["slots"]["size"]["canonical"], "3.2cm×2.8cm");
+    // The size slot's span points at the original surface.
+    let span = &frame["slots"]["size"]["span"];
+    let input: Vec<char> = "肝右葉見一低密度影，大小約3.2 x 2.8 CM".chars().collect();
+    let surface: String = input
+        [span["start"].as_u64().unwrap() as usize..span["end"].as_u64().unwrap() as usize]
+        .iter()
+        .collect();
+    assert_eq!(surface, "3.2 x 2.8 CM");
+
+    // With the default pipeline (normalize stage), a simplified query finds the report
+    // written in traditional characters, and a full-width query finds half-width text.
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("idx");
+    let o = quarry()
+        .args(["--json", "ingest", "--index"])
+        .arg(&idx)
+        .arg(repo().join("data/samples/corpus.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = quarry()
+        .args(["--json", "search", "-k", "10", "--index"])
+        .arg(&idx)
+        .arg("甲状腺结节")
+        .output()
+        .unwrap();
+    let ids: Vec<String> = json(&o)["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        ids.contains(&"rad-015".to_string()),
+        "traditional-script report not found: {ids:?}"
+    );
+}
