@@ -16,7 +16,13 @@
 #   PYTHON=python3 (interpreter used to create BENCH_VENV)
 #   RESULTS=<file> also keep the raw JSON lines there
 #
-# With REPEATS > 1 each cell is the median docs/s over the repeats.
+# With REPEATS > 1 each cell is the median over the repeats (min-max in parentheses).
+#
+# Besides wall-clock docs/s, both sides report `cpu_seconds`: the process CPU time (all
+# threads) of the timed region. On a shared, loaded machine the wall-clock figure depends on
+# how much CPU the run happened to get; CPU time per document does much less, so the table
+# also gives docs per CPU-second. (The Python script is run unmodified through a small
+# wrapper that records time.process_time() at the script's own two perf_counter() calls.)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -106,22 +112,66 @@ trap 'rm -f "$RAW"' EXIT
 
 common=(--corpus "$CORPUS" --n "$N" --batch "$BATCH" --max-len "$MAXLEN" --threads "$THREADS" --warmup "$WARMUP" --json)
 echo "bench_encode.sh: N=$N THREADS=$THREADS BATCH=$BATCH MAXLEN=$MAXLEN REPEATS=$REPEATS variants=[$VARIANTS] (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+# Runs bench_encode.py unmodified; adds "cpu_seconds" (process CPU time between the script's
+# two time.perf_counter() calls, i.e. over its timed region) to its JSON line.
+PY_WRAP='
+import contextlib, io, json, runpy, sys, time
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+calls = []
+_pc = time.perf_counter
+def pc():
+    calls.append((_pc(), time.process_time()))
+    return calls[-1][0]
+time.perf_counter = pc
+buf = io.StringIO()
+code = 0
+with contextlib.redirect_stdout(buf):
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as e:
+        code = e.code or 0
+out = buf.getvalue().strip().splitlines()
+if code == 0 and out:
+    d = json.loads(out[-1])
+    cpu = None
+    if len(calls) >= 2 and abs((calls[-1][0] - calls[-2][0]) - d["seconds"]) < 0.01:
+        cpu = round(calls[-1][1] - calls[-2][1], 3)
+    d["cpu_seconds"] = cpu
+    out[-1] = json.dumps(d)
+print("\n".join(out))
+sys.exit(code)
+'
+run_py() {  # variant onnx batching repeat
+    local flag=(); [[ $3 == sorted ]] && flag=(--sorted)
+    local load line
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "  [$4/$REPEATS] $1 $3: python ..." >&2
+    line=$("$VPY" -c "$PY_WRAP" models/recipes/bench_encode.py --onnx "$2" --tokenizer "$TOKENIZER" "${common[@]}" "${flag[@]}") \
+        || die "python run failed ($1 $3)"
+    echo "{\"variant\":\"$1\",\"repeat\":$4,\"load1\":$load,\"result\":$line}" >>"$RAW"
+    echo "    $line" >&2
+}
+run_rs() {  # variant onnx batching repeat
+    local flag=(); [[ $3 == unsorted ]] && flag=(--unsorted)
+    local load line
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "  [$4/$REPEATS] $1 $3: rust ..." >&2
+    line=$("$RUST_BIN" --model "$MODEL:$1" "${common[@]}" "${flag[@]}") \
+        || die "rust run failed ($1 $3)"
+    echo "{\"variant\":\"$1\",\"repeat\":$4,\"load1\":$load,\"result\":$line}" >>"$RAW"
+    echo "    $line" >&2
+}
 for ((r = 1; r <= REPEATS; r++)); do
     for var in $VARIANTS; do
         onnx=$(onnx_file "$var")
         for batching in sorted unsorted; do
-            pyflag=(); rsflag=()
-            if [[ $batching == sorted ]]; then pyflag=(--sorted); else rsflag=(--unsorted); fi
-            echo "  [$r/$REPEATS] $var $batching: python ..." >&2
-            line=$("$VPY" models/recipes/bench_encode.py --onnx "$onnx" --tokenizer "$TOKENIZER" "${common[@]}" "${pyflag[@]}") \
-                || die "python run failed ($var $batching)"
-            echo "{\"variant\":\"$var\",\"repeat\":$r,\"result\":$line}" >>"$RAW"
-            echo "    $line" >&2
-            echo "  [$r/$REPEATS] $var $batching: rust ..." >&2
-            line=$("$RUST_BIN" --model "$MODEL:$var" "${common[@]}" "${rsflag[@]}") \
-                || die "rust run failed ($var $batching)"
-            echo "{\"variant\":\"$var\",\"repeat\":$r,\"result\":$line}" >>"$RAW"
-            echo "    $line" >&2
+            # Odd repeats run python first, even repeats rust first, to cancel drift.
+            if (( r % 2 )); then
+                run_py "$var" "$onnx" "$batching" "$r"; run_rs "$var" "$onnx" "$batching" "$r"
+            else
+                run_rs "$var" "$onnx" "$batching" "$r"; run_py "$var" "$onnx" "$batching" "$r"
+            fi
         done
     done
 done
@@ -148,12 +198,19 @@ for r in rows:
 def fmt(x):
     return f"{x:.1f}"
 
+reps = max(len(v) for v in cell.values())
+
+def spread(k):
+    v = cell[k]
+    return f" ({min(v):.1f}-{max(v):.1f})" if len(v) > 1 else ""
+
 print("| variant | batching | python docs/s | rust docs/s | rust/python |")
 print("|---|---|---:|---:|---:|")
 for v in variants:
     for b in ("sorted", "unsorted"):
-        p, r = med[(v, b, "python-ort")], med[(v, b, "rust-ort")]
-        print(f"| {v} | {b} | {fmt(p)} | {fmt(r)} | {r / p:.2f}x |")
+        kp, kr = (v, b, "python-ort"), (v, b, "rust-ort")
+        p, r = med[kp], med[kr]
+        print(f"| {v} | {b} | {fmt(p)}{spread(kp)} | {fmt(r)}{spread(kr)} | {r / p:.2f}x |")
 print()
 print("| variant | python sorted/unsorted | rust sorted/unsorted |")
 print("|---|---:|---:|")
@@ -171,7 +228,47 @@ if len(variants) > 1 and "fp32" in variants and "int8" in variants:
         print(f"| {b} | {pi:.2f}x | {ri:.2f}x |")
 print()
 print("tokens per run: " + ", ".join(f"{k}={sorted(v)}" for k, v in sorted(tokens.items())))
-reps = max(len(v) for v in cell.values())
+cpu = {}
+for r in rows:
+    res = r["result"]
+    if res.get("cpu_seconds"):
+        key = (r["variant"], "sorted" if res["sorted"] else "unsorted", res["impl"])
+        cpu.setdefault(key, []).append(res["docs"] / res["cpu_seconds"])
+if cpu and all((v, b, i) in cpu for v in variants for b in ("sorted", "unsorted")
+               for i in ("python-ort", "rust-ort")):
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    def cspread(k):
+        v = cpu[k]
+        return f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else ""
+    print()
+    print("Docs per CPU-second (process CPU time, all threads, of the timed region; less load-sensitive):")
+    print()
+    print("| variant | batching | python docs/CPU-s | rust docs/CPU-s | rust/python |")
+    print("|---|---|---:|---:|---:|")
+    for v in variants:
+        for b in ("sorted", "unsorted"):
+            kp, kr = (v, b, "python-ort"), (v, b, "rust-ort")
+            p, r = cmed[kp], cmed[kr]
+            print(f"| {v} | {b} | {p:.2f}{cspread(kp)} | {r:.2f}{cspread(kr)} | {r / p:.2f}x |")
+    print()
+    print("| variant | python sorted/unsorted (CPU) | rust sorted/unsorted (CPU) |")
+    print("|---|---:|---:|")
+    for v in variants:
+        ps = cmed[(v, "sorted", "python-ort")] / cmed[(v, "unsorted", "python-ort")]
+        rs = cmed[(v, "sorted", "rust-ort")] / cmed[(v, "unsorted", "rust-ort")]
+        print(f"| {v} | {ps:.2f}x | {rs:.2f}x |")
+    if "fp32" in variants and "int8" in variants:
+        print()
+        print("| batching | python int8/fp32 (CPU) | rust int8/fp32 (CPU) |")
+        print("|---|---:|---:|")
+        for b in ("sorted", "unsorted"):
+            pi = cmed[("int8", b, "python-ort")] / cmed[("fp32", b, "python-ort")]
+            ri = cmed[("int8", b, "rust-ort")] / cmed[("fp32", b, "rust-ort")]
+            print(f"| {b} | {pi:.2f}x | {ri:.2f}x |")
+    print()
+loads = [r["load1"] for r in rows if "load1" in r]
+if loads:
+    print(f"1-min load average at the start of each run: {min(loads):.2f}-{max(loads):.2f}")
 if reps > 1:
-    print(f"(median of {reps} repeats per cell)")
+    print(f"(median of {reps} repeats per cell, min-max in parentheses)")
 EOF

@@ -120,8 +120,9 @@ pub struct TnArgs {
     /// Direction when the path does not say (`tn` or `itn`).
     #[arg(long, value_parser = ["tn", "itn"])]
     pub direction: Option<String>,
-    /// The system: `identity` (the unnormalized input, a floor) until the normalizer lands.
-    #[arg(long, default_value = "identity")]
+    /// The system: `quarry` (quarry-normalize's TN/ITN) or `identity` (the input unchanged,
+    /// a floor).
+    #[arg(long, default_value = "quarry", value_parser = ["quarry", "identity"])]
     pub system: String,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -553,13 +554,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
 }
 
 fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
-    if a.system != "identity" {
-        bail!(
-            "unknown TN system '{}': only `identity` exists until the normalization stage (issue 4)",
-            a.system
-        );
-    }
+    use quarry_normalize::tn::{itn_with, tn_with, ItnOptions, TnOptions};
     let groups = tn_import::load_tn(&a.cases)?;
+    let started = Instant::now();
     let mut per_query = PerQuery::new();
     let mut per_cat: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut total = (0usize, 0usize);
@@ -570,7 +567,12 @@ fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
             (None, None) => "tn".into(),
         };
         for c in &g.cases {
-            let ok = c.input == c.expected;
+            let output = match (a.system.as_str(), dir.as_str()) {
+                ("identity", _) => c.input.clone(),
+                (_, "itn") => itn_with(&c.input, &ItnOptions::for_case_category(&c.category)).text,
+                _ => tn_with(&c.input, &TnOptions::default()).text,
+            };
+            let ok = output == c.expected;
             let e = per_cat.entry(format!("{dir}/{}", c.category)).or_default();
             e.0 += ok as usize;
             e.1 += 1;
@@ -585,6 +587,7 @@ fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
     if total.1 == 0 {
         bail!("no cases found under {}", a.cases.display());
     }
+    let seconds = started.elapsed().as_secs_f64();
     let mut metrics = BTreeMap::from([("accuracy".to_string(), total.0 as f64 / total.1 as f64)]);
     for (c, (ok, n)) in &per_cat {
         metrics.insert(format!("accuracy/{c}"), *ok as f64 / *n as f64);
@@ -597,7 +600,7 @@ fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
         system: a.system.clone(),
         config: serde_json::json!({"direction": a.direction}),
         git_rev: git_rev(),
-        timings: serde_json::json!({}),
+        timings: serde_json::json!({"seconds": seconds, "cases_per_s": total.1 as f64 / seconds.max(1e-9)}),
         ranked: None,
         predictions: Vec::new(),
         metrics: metrics.clone(),

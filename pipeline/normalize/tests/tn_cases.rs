@@ -197,12 +197,7 @@ fn read_cases(path: &Path) -> Vec<Case> {
 
 /// The options a wetext ITN category was written for.
 fn itn_options(category: &str) -> ItnOptions {
-    let mut o = ItnOptions::default();
-    if let Some(rest) = category.strip_prefix("normalizer_") {
-        o.standalone_numbers = !rest.starts_with("disable_standalone_number");
-        o.single_digits = !rest.ends_with("disable_0_to_9");
-    }
-    o
+    ItnOptions::for_case_category(category)
 }
 
 fn check_offsets(input: &str, out: &quarry_core::NormalizedText) {

@@ -166,6 +166,18 @@ impl Default for ItnOptions {
 }
 
 impl ItnOptions {
+    /// The options a wetext ITN case file was written for: files named
+    /// `normalizer_{enable,disable}_standalone_number_{enable,disable}_0_to_9` switch
+    /// standalone numbers and single digits; every other category uses the defaults.
+    pub fn for_case_category(category: &str) -> Self {
+        let mut o = ItnOptions::default();
+        if let Some(rest) = category.strip_prefix("normalizer_") {
+            o.standalone_numbers = !rest.starts_with("disable_standalone_number");
+            o.single_digits = !rest.ends_with("disable_0_to_9");
+        }
+        o
+    }
+
     /// wetext's behaviour only (no clinical additions).
     pub fn wetext() -> Self {
         ItnOptions {
