@@ -694,6 +694,31 @@ fn normalize_command_and_normalized_search() {
         .collect();
     assert_eq!(surface, "3.2 x 2.8 CM");
 
+    // The multiplication rule: each domain covers far more phrasings than it stores.
+    let o = quarry()
+        .args([
+            "--json",
+            "normalize",
+            "--coverage",
+            "--domain",
+            "radiology",
+            "--domain",
+            "jobs",
+            "--domain",
+            "commands",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cov = json(&o);
+    assert_eq!(cov.as_array().unwrap().len(), 3);
+    for c in cov.as_array().unwrap() {
+        assert!(
+            c["surface_phrasings"].as_u64().unwrap() > 10 * c["stored_entries"].as_u64().unwrap(),
+            "{c}"
+        );
+    }
+
     // With the default pipeline (normalize stage), a simplified query finds the report
     // written in traditional characters, and a full-width query finds half-width text.
     let dir = tempfile::tempdir().unwrap();

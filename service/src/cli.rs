@@ -169,6 +169,10 @@ pub struct NormalizeArgs {
     /// Directory holding the domain forests (default: the bundled data/forests).
     #[arg(long)]
     pub forests: Option<PathBuf>,
+    /// Print each domain's multiplication-rule coverage (entries stored vs phrasings
+    /// covered) instead of reading stdin.
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 #[derive(Args, Debug)]
@@ -556,6 +560,29 @@ pub fn normalize(ctx: &Ctx, a: NormalizeArgs) -> Result<i32> {
                 .with_context(|| format!("load DAHSF forests from {}", root.display()))?,
         )
     };
+    if a.coverage {
+        let set = match &forests {
+            Some(set) => set,
+            None => anyhow::bail!("--coverage needs at least one --domain"),
+        };
+        let mut all = Vec::new();
+        for d in &names {
+            if let Some(engine) = set.get(d) {
+                all.push(engine.coverage());
+            }
+        }
+        if ctx.json {
+            ctx.print_json(&serde_json::to_value(&all)?);
+        } else {
+            for c in &all {
+                println!(
+                    "{:<10} {} entries stored ({} surface forms, {} frameworks) cover {} phrasings ({} skeletons)",
+                    c.domain, c.stored_entries, c.surface_forms, c.frameworks, c.surface_phrasings, c.skeleton_phrasings
+                );
+            }
+        }
+        return Ok(exit::OK);
+    }
     let stdin = std::io::stdin();
     for (i, line) in stdin.lock().split(b'\n').enumerate() {
         let bytes = line.context("read stdin")?;
