@@ -541,12 +541,18 @@ impl Store {
             .collect()
     }
 
-    /// The gold examples of a linking dataset, in import order.
-    pub fn link_gold(&self, dataset: &str) -> Result<Vec<LinkExample>> {
+    /// `(id, text, json)` rows of a three-column gold table, in import order.
+    fn gold_rows(
+        &self,
+        dataset: &str,
+        table: &str,
+        key: &str,
+        json: &str,
+    ) -> Result<Vec<(String, String, String)>> {
         let id = self.dataset_id(dataset)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT ex_id, text, gold FROM link_gold WHERE dataset_id = ?1 ORDER BY rowid",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {key}, text, {json} FROM {table} WHERE dataset_id = ?1 ORDER BY rowid"
+        ))?;
         let rows = stmt
             .query_map([id], |r| {
                 Ok((
@@ -556,7 +562,13 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
+        Ok(rows)
+    }
+
+    /// The gold examples of a linking dataset, in import order.
+    pub fn link_gold(&self, dataset: &str) -> Result<Vec<LinkExample>> {
+        self.gold_rows(dataset, "link_gold", "ex_id", "gold")?
+            .into_iter()
             .map(|(id, text, gold)| {
                 Ok(LinkExample {
                     id,
@@ -569,20 +581,8 @@ impl Store {
 
     /// The gold documents of a key-phrase dataset, in import order.
     pub fn keyphrase_gold(&self, dataset: &str) -> Result<Vec<KeyphraseDoc>> {
-        let id = self.dataset_id(dataset)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT doc_id, text, gold FROM keyphrase_gold WHERE dataset_id = ?1 ORDER BY rowid",
-        )?;
-        let rows = stmt
-            .query_map([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
+        self.gold_rows(dataset, "keyphrase_gold", "doc_id", "gold")?
+            .into_iter()
             .map(|(id, text, gold)| {
                 Ok(KeyphraseDoc {
                     id,
