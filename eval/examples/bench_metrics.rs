@@ -2,7 +2,7 @@
 //! (seeded, so every run sees the same data), with 30 judged documents per query.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-eval cargo run --release -p quarry-eval --example bench_metrics
+//! cargo run --release -p quarry-eval --example bench_metrics
 //! ```
 //!
 //! Optional arguments: number of queries, results per query, repetitions, and a directory

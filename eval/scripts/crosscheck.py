@@ -25,7 +25,7 @@ To reproduce::
     python3 -m venv /tmp/crosscheck-venv
     /tmp/crosscheck-venv/bin/pip install -r eval/scripts/requirements-crosscheck.txt
     /tmp/crosscheck-venv/bin/python eval/scripts/crosscheck.py --generate
-    CARGO_TARGET_DIR=/work/target-eval cargo test -p quarry-eval --test metrics_crosscheck
+    cargo test -p quarry-eval --test metrics_crosscheck
 """
 
 from __future__ import annotations
