@@ -60,6 +60,9 @@ pub enum IndexError {
     /// A query could not be parsed.
     #[error("query: {0}")]
     Query(String),
+    /// The index on disk was built by an incompatible version.
+    #[error("the index at {0} was built with a different schema; delete it and ingest again")]
+    Schema(String),
 }
 
 /// The index fields.
@@ -153,12 +156,11 @@ impl QuarryIndex {
     ) -> Result<Self, IndexError> {
         let (expected, fields) = schema();
         if index.schema() != expected {
-            return Err(IndexError::Query(format!(
-                "the index at {} was built with a different schema; rebuild it",
+            return Err(IndexError::Schema(
                 path.as_deref()
                     .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            )));
+                    .unwrap_or_default(),
+            ));
         }
         let jieba = Arc::new(analysis::build_jieba(cfg)?);
         analysis::register(&index, jieba.clone(), cfg);
