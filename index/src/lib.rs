@@ -24,6 +24,10 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 pub use ingest::{ingest_file, IngestOptions, IngestReport};
 pub use search::Hit;
 
+/// Version of the index schema and analyzers; bump it when either changes, so caches keyed
+/// by it (evaluation indexes) are rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {

@@ -245,7 +245,16 @@ fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let key = format!("{}|{}|{}|v1", canon.display(), meta.len(), mtime);
+    // The pipeline shapes what is indexed, so it is part of the key too.
+    let key = format!(
+        "{}|{}|{}|schema{}|{:?}|{:?}",
+        canon.display(),
+        meta.len(),
+        mtime,
+        quarry_index::SCHEMA_VERSION,
+        ctx.cfg.pipeline,
+        ctx.cfg.analysis
+    );
     let hash = quarry_models::hash::sha256_bytes(key.as_bytes());
     let dir = ctx
         .cfg
