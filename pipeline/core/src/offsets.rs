@@ -130,8 +130,17 @@ impl NormalizedTextBuilder {
         NormalizedTextBuilder { out }
     }
 
+    /// A builder that reserves room for about `chars` normalized characters.
+    pub fn with_capacity(original_len: usize, chars: usize) -> Self {
+        let mut b = Self::new(original_len);
+        b.out.text.reserve(chars * 3);
+        b.out.map.spans.reserve(chars);
+        b
+    }
+
     /// Appends `normalized`, every character of which came from `origin` in the original.
     /// An empty `origin` marks inserted text; an empty `normalized` deletes `origin`.
+    #[inline]
     pub fn push(&mut self, normalized: &str, origin: Span) {
         for c in normalized.chars() {
             self.out.text.push(c);
@@ -143,6 +152,7 @@ impl NormalizedTextBuilder {
     }
 
     /// Appends a single character that came from original character `i`.
+    #[inline]
     pub fn push_char(&mut self, c: char, i: usize) {
         self.out.text.push(c);
         self.out.map.spans.push((i as u32, i as u32 + 1));
