@@ -8,7 +8,7 @@
 
 use super::itn::{format_size, units, Itn};
 use super::lattice::{best_cut, Cand, Tag, Token};
-use super::lex::{ch, Lexicon, MAX_RUN};
+use super::lex::{ch, PairLexicon, MAX_RUN};
 use super::tables::{CANONICAL_UNITS, CANONICAL_UNITS_EXACT};
 use super::written::dval;
 use super::{DataKind, DataWord, ItnOptions};
@@ -24,15 +24,9 @@ const W_TIME: i64 = 1050;
 const W_FRACTION: i64 = 1050;
 const W_NUMBER: i64 = 1060;
 
-fn units_fold() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(CANONICAL_UNITS.iter().map(|(k, v)| (*k, *v)), true))
-}
+static UNITS_FOLD: PairLexicon = PairLexicon::new(CANONICAL_UNITS, true);
 
-fn units_exact() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(CANONICAL_UNITS_EXACT.iter().map(|(k, v)| (*k, *v)), false))
-}
+static UNITS_EXACT: PairLexicon = PairLexicon::new(CANONICAL_UNITS_EXACT, false);
 
 /// True when `s` ends with a physical unit of the canonical table (not `%`, not a Chinese
 /// measure word, not a currency).
@@ -119,9 +113,10 @@ impl Written<'_> {
     /// A unit after a number (spaces allowed before it): (end, canonical).
     fn unit(&self, k0: usize) -> Option<(usize, &'static str)> {
         let k = self.spaces(k0);
-        let hit = units_fold()
+        let hit = UNITS_FOLD
+            .get()
             .longest(self.cs, k)
-            .or_else(|| units_exact().longest(self.cs, k))
+            .or_else(|| UNITS_EXACT.get().longest(self.cs, k))
             .or_else(|| {
                 // Chinese measure words right after the number (`3天`, `12例`)
                 units(true)

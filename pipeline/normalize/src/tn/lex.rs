@@ -95,3 +95,27 @@ impl<V> Lexicon<V> {
         self.map.contains_key(&c)
     }
 }
+
+/// A lexicon over a static `(key, value)` table, built on first use.
+pub(crate) struct PairLexicon {
+    table: &'static [(&'static str, &'static str)],
+    fold: bool,
+    cell: std::sync::OnceLock<Lexicon<&'static str>>,
+}
+
+impl PairLexicon {
+    /// A lazily built lexicon of `table` (see [`Lexicon::new`] for `fold`).
+    pub(crate) const fn new(table: &'static [(&'static str, &'static str)], fold: bool) -> Self {
+        PairLexicon {
+            table,
+            fold,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The lexicon, built on the first call.
+    pub(crate) fn get(&self) -> &Lexicon<&'static str> {
+        self.cell
+            .get_or_init(|| Lexicon::new(self.table.iter().map(|(k, v)| (*k, *v)), self.fold))
+    }
+}

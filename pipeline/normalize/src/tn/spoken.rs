@@ -2,10 +2,9 @@
 //! as hand-written scanners that return every parse starting at a position (with its end,
 //! its written digits and an inner cost in thousandths of wetext's weights).
 
-use super::lex::Lexicon;
 use super::lex::{ch, MAX_RUN};
+use super::lex::{Lexicon, PairLexicon};
 use super::tables::{ITN_SPECIAL_DASH, ITN_SPECIAL_TILDE};
-use std::sync::OnceLock;
 
 /// One parse of a spoken number.
 #[derive(Debug, Clone)]
@@ -307,15 +306,9 @@ fn signs(cs: &[char], i: usize) -> Vec<(&'static str, usize)> {
     v
 }
 
-fn tilde_lex() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(ITN_SPECIAL_TILDE.iter().map(|(k, v)| (*k, *v)), false))
-}
+static TILDE: PairLexicon = PairLexicon::new(ITN_SPECIAL_TILDE, false);
 
-fn dash_lex() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(ITN_SPECIAL_DASH.iter().map(|(k, v)| (*k, *v)), false))
-}
+static DASH: PairLexicon = PairLexicon::new(ITN_SPECIAL_DASH, false);
 
 /// Table ranges + optional kept `万`/`亿` (cost -100).
 fn range_table(
@@ -369,17 +362,17 @@ pub(crate) fn number(cs: &[char], i: usize, single_digits: bool, out: &mut Vec<N
         }
     }
     // 五六万 => 5~6万, 三五千 => 3000~5000
-    range_table(tilde_lex(), cs, i, "", 0, out);
+    range_table(TILDE.get(), cs, i, "", 0, out);
     // 十七八 => 17-8, 四十五六 => 45-6, 七百三四十 => 730-40, 一万六七 => 16000-7000
     let dw = if single_digits { 0 } else { -100 };
     if ch(cs, i) == '十' {
-        range_table(dash_lex(), cs, i + 1, "1", dw, out);
+        range_table(DASH.get(), cs, i + 1, "1", dw, out);
     }
     if let Some(d) = digit(ch(cs, i)) {
         let mut buf = [0u8; 4];
         let ds: &str = d.encode_utf8(&mut buf);
         match ch(cs, i + 1) {
-            '十' | '百' => range_table(dash_lex(), cs, i + 2, ds, dw, out),
+            '十' | '百' => range_table(DASH.get(), cs, i + 2, ds, dw, out),
             '万' => {
                 if let (Some(e), Some(f)) = (digit(ch(cs, i + 2)), digit(ch(cs, i + 3))) {
                     out.push(NumParse::new(i + 4, format!("{d}{e}000-{f}000"), dw));

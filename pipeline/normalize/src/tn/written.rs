@@ -2,7 +2,7 @@
 //! (`tn/chinese/rules/*.py`): the same token classes and weights, as hand-written scanners.
 
 use super::lattice::{best_cut, Cand, Tag, Token};
-use super::lex::{ch, Lexicon, MAX_RUN};
+use super::lex::{ch, Lexicon, PairLexicon, MAX_RUN};
 use super::tables::*;
 use super::{DataKind, TnOptions};
 use quarry_core::offsets::NormalizedTextBuilder;
@@ -199,15 +199,9 @@ fn units(clinical: bool) -> &'static Lexicon<&'static str> {
     }
 }
 
-fn currencies() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(TN_CURRENCY.iter().map(|(k, v)| (*k, *v)), false))
-}
+static CURRENCIES: PairLexicon = PairLexicon::new(TN_CURRENCY, false);
 
-fn phones() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(TN_PHONE.iter().map(|(k, v)| (*k, *v)), false))
-}
+static PHONES: PairLexicon = PairLexicon::new(TN_PHONE, false);
 
 /// Whitelist entries: written -> spoken.
 fn whitelist(clinical: bool) -> &'static Lexicon<&'static str> {
@@ -232,10 +226,7 @@ fn whitelist(clinical: bool) -> &'static Lexicon<&'static str> {
     }
 }
 
-fn full_to_half() -> &'static Lexicon<&'static str> {
-    static L: OnceLock<Lexicon<&'static str>> = OnceLock::new();
-    L.get_or_init(|| Lexicon::new(FULL_TO_HALF.iter().map(|(k, v)| (*k, *v)), false))
-}
+static FULL_TO_HALF_LEX: PairLexicon = PairLexicon::new(FULL_TO_HALF, false);
 
 /// Memoized number parses at one position (`None`: not computed yet).
 type Parses = Option<Rc<Vec<Num>>>;
@@ -568,7 +559,7 @@ impl Tn<'_> {
                 groups.push(g);
             }
             // phone numbers
-            for (len, v) in phones().matches(self.cs, i) {
+            for (len, v) in PHONES.get().matches(self.cs, i) {
                 out.push(data(
                     i + len,
                     (*v).to_string(),
@@ -675,7 +666,7 @@ impl Tn<'_> {
     }
 
     fn money(&self, i: usize, out: &mut Vec<Cand>) {
-        for (len, name) in currencies().matches(self.cs, i) {
+        for (len, name) in CURRENCIES.get().matches(self.cs, i) {
             let k = self.space(i + len);
             for n in self.numbers(k, false).iter() {
                 out.push(data(
@@ -922,7 +913,7 @@ impl Tn<'_> {
                 c,
                 '+' | '-' | '±' | '约' | '人' | '尾' | '儿' | '×' | '÷' | '≥' | '≤' | '<' | '>'
             )
-            || currencies().starts_with_char(c)
+            || CURRENCIES.get().starts_with_char(c)
             || whitelist(self.opts.clinical).starts_with_char(c))
     }
 }
@@ -995,7 +986,7 @@ pub(crate) fn run(text: &str, opts: &TnOptions) -> NormalizedText {
     let cs: Vec<char> = text.chars().collect();
     let toks = tokens(&cs, opts);
     let mut b = NormalizedTextBuilder::new(cs.len());
-    let f2h = full_to_half();
+    let f2h = FULL_TO_HALF_LEX.get();
     for t in toks {
         match t.out {
             Some(s) => b.push(&s, Span::new(t.start, t.end)),
