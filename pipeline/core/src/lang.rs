@@ -75,16 +75,17 @@ impl FromStr for Lang {
     }
 }
 
-/// True for CJK unified ideographs (including extension A, compatibility ideographs and
-/// the supplementary planes' extensions).
+/// True for CJK ideographs: the unified block, extension A, compatibility ideographs, and
+/// the supplementary ideographic planes (extensions B-I, the compatibility supplement,
+/// extensions G-H).
+#[inline]
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3400..=0x4DBF
         | 0x4E00..=0x9FFF
         | 0xF900..=0xFAFF
-        | 0x20000..=0x2A6DF
-        | 0x2A700..=0x2EBEF
-        | 0x30000..=0x3134F)
+        | 0x20000..=0x2FFFF
+        | 0x30000..=0x323AF)
 }
 
 #[cfg(test)]

@@ -87,9 +87,7 @@ fn whitelist(clinical: bool) -> &'static Lexicon<()> {
 }
 
 /// True for CJK ideographs (the characters that make words with a numeral).
-pub(crate) fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
-}
+pub(crate) use quarry_core::lang::is_cjk as is_han;
 
 /// Memoized number parses at one position (`None`: not computed yet).
 type Parses = Option<Rc<Vec<NumParse>>>;
