@@ -19,7 +19,6 @@ pub mod linking;
 pub mod ner;
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Precision, recall and F1 of a set-matching task, with the usual zero conventions.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -101,57 +100,9 @@ where
         .collect()
 }
 
-/// A small, fast, non-cryptographic hasher (the Fx hash used by rustc) for the per-query hash
-/// sets and maps of document ids. Inputs are trusted evaluation data, so HashDoS is no concern.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// Build-hasher for [`FxHasher`].
-pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+/// The Fx build-hasher (rustc's fast non-cryptographic hash, from `rustc-hash`) for the
+/// per-query maps of document ids. Inputs are trusted evaluation data, so HashDoS is no concern.
+pub(crate) type FxBuild = rustc_hash::FxBuildHasher;
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,9 @@
 use super::data::DataType;
 use super::error::{ClassRef, ForestError};
 use super::fold::{is_punct, match_fold_str};
-use super::hash::FxMap;
 use super::pattern::{self, valid_label, Elem};
 use aho_corasick::{AhoCorasick, MatchKind};
+use rustc_hash::FxHashMap as FxMap;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

@@ -152,7 +152,6 @@ mod engine;
 mod error;
 mod fold;
 mod forest;
-mod hash;
 mod pattern;
 mod set;
 
