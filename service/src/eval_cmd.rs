@@ -175,6 +175,28 @@ fn git_rev() -> Option<String> {
     git_revision(Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
+/// A run of `system` on `dataset` with this build's git revision and nothing measured yet;
+/// callers fill in what their task produces.
+fn run_record(
+    dataset: &str,
+    task: &str,
+    system: impl Into<String>,
+    config: serde_json::Value,
+) -> RunRecord {
+    RunRecord {
+        dataset: dataset.to_string(),
+        task: task.to_string(),
+        system: system.into(),
+        config,
+        git_rev: git_rev(),
+        timings: serde_json::json!({}),
+        ranked: None,
+        predictions: Vec::new(),
+        metrics: BTreeMap::new(),
+        per_query: PerQuery::new(),
+    }
+}
+
 fn dataset_name(path: &Path, suffix: &str) -> String {
     let base = path
         .file_name()
@@ -361,19 +383,13 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
         "k1": round6(params.k1), "b": round6(params.b), "depth": depth, "split": a.split,
         "analyzer": "quarry_en+quarry_zh", "averaging": res.averaging,
     });
-    let record = RunRecord {
-        dataset: name.clone(),
-        task: "retrieval".into(),
-        system: a.system.clone(),
-        config: config.clone(),
-        git_rev: git_rev(),
+    let id = store.save_run(&RunRecord {
         timings: timings.clone(),
         ranked: Some(run.clone()),
-        predictions: Vec::new(),
         metrics: res.mean.clone(),
         per_query: res.per_query.clone(),
-    };
-    let id = store.save_run(&record)?;
+        ..run_record(&name, "retrieval", a.system.clone(), config.clone())
+    })?;
     if let Some(p) = &a.trec_run {
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("create {}", p.display()))?,
@@ -472,19 +488,15 @@ fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
     for (t, s) in &res.per_type {
         metrics.insert(format!("f1/{t}"), s.f1);
     }
-    let record = RunRecord {
-        dataset: name.clone(),
-        task: "ner".into(),
-        system: format!("predictions:{}", pred_path.display()),
-        config: serde_json::json!({"format": a.format}),
-        git_rev: git_rev(),
-        timings: serde_json::json!({}),
-        ranked: None,
-        predictions: Vec::new(),
+    let id = store.save_run(&RunRecord {
         metrics: metrics.clone(),
-        per_query: PerQuery::new(),
-    };
-    let id = store.save_run(&record)?;
+        ..run_record(
+            &name,
+            "ner",
+            format!("predictions:{}", pred_path.display()),
+            serde_json::json!({"format": a.format}),
+        )
+    })?;
     let out = serde_json::json!({
         "run_id": id, "dataset": name, "precision": res.precision, "recall": res.recall, "f1": res.f1,
         "macro_f1": res.macro_f1, "entities": res.gold_entities, "predicted": res.predicted_entities,
@@ -541,19 +553,16 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
     let name = format!("{}/{}", a.task, dataset_name(&a.gold, ""));
     let mut store = open_store(ctx, &a.store)?;
     store.import_link(&name, &gold, &a.gold.display().to_string())?;
-    let record = RunRecord {
-        dataset: name.clone(),
-        task: "linking".into(),
-        system: format!("predictions:{}", pred_path.display()),
-        config: serde_json::json!({"task": a.task}),
-        git_rev: git_rev(),
-        timings: serde_json::json!({}),
-        ranked: None,
-        predictions: Vec::new(),
+    let id = store.save_run(&RunRecord {
         metrics: res.metrics.clone(),
         per_query: res.per_example.clone(),
-    };
-    let id = store.save_run(&record)?;
+        ..run_record(
+            &name,
+            "linking",
+            format!("predictions:{}", pred_path.display()),
+            serde_json::json!({"task": a.task}),
+        )
+    })?;
     let mut out = serde_json::json!({"run_id": id, "dataset": name, "examples": res.examples});
     for (k, v) in &res.metrics {
         out[k] = serde_json::json!(v);
@@ -603,19 +612,12 @@ fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
     }
     let name = dataset_name(&a.cases, "");
     let mut store = open_store(ctx, &a.store)?;
-    let record = RunRecord {
-        dataset: name.clone(),
-        task: "tn".into(),
-        system: a.system.clone(),
-        config: serde_json::json!({"direction": a.direction}),
-        git_rev: git_rev(),
+    let id = store.save_run(&RunRecord {
         timings: serde_json::json!({"seconds": seconds, "cases_per_s": total.1 as f64 / seconds.max(1e-9)}),
-        ranked: None,
-        predictions: Vec::new(),
         metrics: metrics.clone(),
         per_query,
-    };
-    let id = store.save_run(&record)?;
+        ..run_record(&name, "tn", a.system.clone(), serde_json::json!({"direction": a.direction}))
+    })?;
     let out = serde_json::json!({
         "run_id": id, "dataset": name, "system": a.system, "cases": total.1,
         "accuracy": metrics["accuracy"], "per_category": per_cat.iter().map(|(c, (ok, n))| (c.clone(), serde_json::json!({"correct": ok, "cases": n, "accuracy": *ok as f64 / *n as f64}))).collect::<serde_json::Map<_, _>>(),
@@ -645,19 +647,16 @@ fn keyphrase_cmd(ctx: &Ctx, a: KeyphraseArgs) -> Result<i32> {
     let name = dataset_name(a.docs.parent().unwrap_or(&a.docs), "");
     let mut store = open_store(ctx, &a.store)?;
     store.import_keyphrase(&name, &docs, &a.docs.display().to_string())?;
-    let record = RunRecord {
-        dataset: name.clone(),
-        task: "keyphrase".into(),
-        system: format!("predictions:{}", pred_dir.display()),
-        config: serde_json::json!({"ks": ks}),
-        git_rev: git_rev(),
-        timings: serde_json::json!({}),
-        ranked: None,
-        predictions: Vec::new(),
+    let id = store.save_run(&RunRecord {
         metrics: res.macro_avg.clone(),
         per_query: res.per_doc.clone(),
-    };
-    let id = store.save_run(&record)?;
+        ..run_record(
+            &name,
+            "keyphrase",
+            format!("predictions:{}", pred_dir.display()),
+            serde_json::json!({"ks": ks}),
+        )
+    })?;
     let mut out = serde_json::json!({"run_id": id, "dataset": name, "docs": res.docs});
     for (k, v) in &res.macro_avg {
         out[k] = serde_json::json!(v);
