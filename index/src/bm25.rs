@@ -44,13 +44,15 @@ pub fn idf(doc_freq: u64, doc_count: u64) -> f32 {
 }
 
 impl QuarryIndex {
-    /// The weighted query terms per language field: (field, term text, count).
+    /// The weighted query terms per language field: (field, term text, count). The query
+    /// is normalized once and analyzed per field.
     pub fn weighted_terms(&self, text: &str) -> Result<Vec<(Field, String, f32)>, IndexError> {
         let f = self.fields();
+        let text = self.normalize_query(text);
         let mut out = Vec::new();
         for field in [f.en, f.zh] {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-            for t in self.query_terms(field, text)? {
+            for t in self.analyze(field, &text)? {
                 *counts.entry(t).or_default() += 1;
             }
             out.extend(counts.into_iter().map(|(t, n)| (field, t, n as f32)));
@@ -66,7 +68,16 @@ impl QuarryIndex {
         k: usize,
         params: Bm25Params,
     ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
-        let terms = self.weighted_terms(text)?;
+        self.bm25_top_k_terms(&self.weighted_terms(text)?, k, params)
+    }
+
+    /// [`QuarryIndex::bm25_top_k`] for terms already analyzed by [`QuarryIndex::weighted_terms`].
+    pub fn bm25_top_k_terms(
+        &self,
+        terms: &[(Field, String, f32)],
+        k: usize,
+        params: Bm25Params,
+    ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
         let searcher = self.searcher();
         if terms.is_empty() || k == 0 {
             return Ok(Vec::new());
@@ -82,7 +93,7 @@ impl QuarryIndex {
         // Per-field average length and per-term idf over the whole index.
         let mut avg: BTreeMap<u32, f32> = BTreeMap::new();
         let mut weights = Vec::with_capacity(terms.len());
-        for (field, t, boost) in &terms {
+        for (field, t, boost) in terms {
             if let std::collections::btree_map::Entry::Vacant(e) = avg.entry(field.field_id()) {
                 let mut tokens = 0u64;
                 for seg in searcher.segment_readers() {

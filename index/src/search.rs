@@ -7,7 +7,6 @@
 use crate::bm25::Bm25Params;
 use crate::{IndexError, QuarryIndex};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
@@ -33,11 +32,15 @@ pub struct Hit {
 }
 
 impl QuarryIndex {
-    /// The analyzed terms of `text` for `field`.
+    /// The analyzed terms of `text` for `field` (after query normalization).
     pub fn query_terms(&self, field: Field, text: &str) -> Result<Vec<String>, IndexError> {
+        self.analyze(field, &self.normalize_query(text))
+    }
+
+    /// Runs `field`'s analyzer over text that is already normalized.
+    pub(crate) fn analyze(&self, field: Field, text: &str) -> Result<Vec<String>, IndexError> {
         let mut analyzer = self.index().tokenizer_for_field(field)?;
-        let text = self.normalize_query(text);
-        let mut stream = analyzer.token_stream(&text);
+        let mut stream = analyzer.token_stream(text);
         let mut out = Vec::new();
         while stream.advance() {
             out.push(stream.token().text.clone());
@@ -47,27 +50,27 @@ impl QuarryIndex {
 
     /// The bag-of-words BM25 query for `text` over both language fields.
     pub fn bm25_query(&self, text: &str) -> Result<BooleanQuery, IndexError> {
-        let f = self.fields();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for field in [f.en, f.zh] {
-            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-            for t in self.query_terms(field, text)? {
-                *counts.entry(t).or_default() += 1;
-            }
-            for (t, n) in counts {
+        Ok(Self::query_from_terms(&self.weighted_terms(text)?))
+    }
+
+    /// One should-clause per weighted term (a repeated term is boosted by its count).
+    pub fn query_from_terms(terms: &[(Field, String, f32)]) -> BooleanQuery {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|(field, t, n)| {
                 let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(field, &t),
+                    Term::from_field_text(*field, t),
                     IndexRecordOption::WithFreqs,
                 ));
-                let q: Box<dyn Query> = if n > 1 {
-                    Box::new(BoostQuery::new(q, n as f32))
+                let q: Box<dyn Query> = if *n > 1.0 {
+                    Box::new(BoostQuery::new(q, *n))
                 } else {
                     q
                 };
-                clauses.push((Occur::Should, q));
-            }
-        }
-        Ok(BooleanQuery::new(clauses))
+                (Occur::Should, q)
+            })
+            .collect();
+        BooleanQuery::new(clauses)
     }
 
     /// The ranked document ids and scores for `text` (no stored fields read): what an
@@ -109,16 +112,18 @@ impl QuarryIndex {
         k: usize,
         snippets: bool,
     ) -> Result<Vec<Hit>, IndexError> {
-        let query = self.bm25_query(text)?;
+        // Normalize and analyze the query once; both scorers and the snippets use the terms.
+        let terms = self.weighted_terms(text)?;
+        let query = Self::query_from_terms(&terms);
         let searcher = self.searcher();
-        if k == 0 || query.clauses().is_empty() {
+        if k == 0 || terms.is_empty() {
             return Ok(Vec::new());
         }
         let params = self.bm25_params();
         let top = if params == Bm25Params::TANTIVY {
             searcher.search(&query, &TopDocs::with_limit(k))?
         } else {
-            self.bm25_top_k(text, k, params)?
+            self.bm25_top_k_terms(&terms, k, params)?
         };
         let f = self.fields();
         let (gen_en, gen_zh) = if snippets && !top.is_empty() {
