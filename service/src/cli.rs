@@ -365,6 +365,11 @@ pub fn configured_normalizer(ctx: &Ctx) -> Result<Option<quarry_normalize::stage
     {
         return Ok(None);
     }
+    Ok(Some(text_normalizer(ctx)?))
+}
+
+/// The configured text normalization (queries need it, not the DAHSF annotations).
+fn text_normalizer(ctx: &Ctx) -> Result<quarry_normalize::stage::Normalizer> {
     let empty = toml::Table::new();
     let settings = ctx
         .cfg
@@ -372,13 +377,7 @@ pub fn configured_normalizer(ctx: &Ctx) -> Result<Option<quarry_normalize::stage
         .settings
         .get(quarry_normalize::stage::NAME)
         .unwrap_or(&empty);
-    // Queries need the text normalization only, not the DAHSF annotations.
-    let mut t = settings.clone();
-    t.remove("domains");
-    t.remove("forests");
-    Ok(Some(quarry_normalize::stage::Normalizer::from_settings(
-        &t,
-    )?))
+    Ok(quarry_normalize::stage::Normalizer::text_only_from_settings(settings)?)
 }
 
 /// Makes the index normalize queries as the pipeline normalizes documents.
@@ -536,17 +535,7 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
 
 pub fn normalize(ctx: &Ctx, a: NormalizeArgs) -> Result<i32> {
     use std::io::BufRead;
-    let empty = toml::Table::new();
-    let mut t = ctx
-        .cfg
-        .pipeline
-        .settings
-        .get(quarry_normalize::stage::NAME)
-        .unwrap_or(&empty)
-        .clone();
-    t.remove("domains");
-    t.remove("forests");
-    let n = quarry_normalize::stage::Normalizer::from_settings(&t)?;
+    let n = text_normalizer(ctx)?;
     let root = a
         .forests
         .clone()

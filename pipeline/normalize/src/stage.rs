@@ -105,6 +105,15 @@ impl Normalizer {
         })
     }
 
+    /// The text normalization of a settings table without its DAHSF domains: what queries
+    /// and `quarry normalize` use.
+    pub fn text_only_from_settings(t: &toml::Table) -> Result<Self, StageError> {
+        let mut t = t.clone();
+        t.remove("domains");
+        t.remove("forests");
+        Self::from_settings(&t)
+    }
+
     /// Normalizes one text; the result maps back to `text`.
     pub fn normalize(&self, text: &str) -> NormalizedText {
         let n = self.chain.normalize(text);
