@@ -70,3 +70,10 @@ impl From<&quarry_core::config::ModelsConfig> for EncoderOptions {
         }
     }
 }
+
+/// The repository's `models/artifacts/` directory (trained artifacts committed with the
+/// source, such as `ner-clinical-zh`), as it was at compile time. Callers look in
+/// configured places first and use this as the last fallback.
+pub fn repo_artifacts_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts")
+}

@@ -24,9 +24,10 @@ pub enum EvalCommand {
         after_help = "Example: quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25 --json\nSystems: bm25 | bm25:k1=0.9,b=0.4 (sparse, hybrid and +rerank arrive with their issues)"
     )]
     Retrieval(RetrievalArgs),
-    /// Entity recognition: strict span+type P/R/F1, micro and per type (seqeval semantics).
+    /// Entity recognition: strict span+type P/R/F1, micro and per type (seqeval semantics),
+    /// of a prediction file or of an NER model run on the gold sentences.
     #[command(
-        after_help = "Example: quarry eval ner --gold ../shared/data/ner/yidu-s4k/validate.bio --pred my_predictions.bio"
+        after_help = "Examples:\n  quarry eval ner --gold ../shared/data/ner/yidu-s4k/validate.bio --format bio --model ner-clinical-zh --json\n  quarry eval ner --gold ../shared/data/ner/yidu-s4k/validate.bio --pred my_predictions.bio"
     )]
     Ner(NerArgs),
     /// Entity linking: acc@k, recall@k, per-concept P/R/F1.
@@ -88,11 +89,15 @@ pub struct NerArgs {
     #[arg(long, value_parser = ["bio", "cmeee"])]
     pub format: Option<String>,
     /// Predictions in the same format, sentence by sentence.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "model")]
     pub pred: Option<PathBuf>,
-    /// NER model to run (arrives with the NER stage).
+    /// NER model to run on the gold sentences instead of reading --pred: a name
+    /// (`ner-clinical-zh`, `ner-clinical-zh:fp32`) or an artifact directory. Without
+    /// --pred and --model, the default model (`ner-clinical-zh`) runs.
     #[arg(long)]
     pub model: Option<String>,
+    #[command(flatten)]
+    pub run: crate::cli::NerRunArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -442,17 +447,61 @@ fn read_ner(path: &Path, format: Option<&str>) -> Result<Vec<NerSentence>> {
     })
 }
 
-fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
-    let gold = read_ner(&a.gold, a.format.as_deref())?;
-    let Some(pred_path) = &a.pred else {
-        bail!(
-            "no predictions: pass --pred FILE (same format as the gold file){}",
-            match &a.model {
-                Some(m) => format!("; the NER model '{m}' cannot be run yet: the Chinese clinical NER stage arrives with issue 5"),
-                None => String::new(),
+/// Predictions of an NER model on the gold sentences (same ids and texts), per-sentence
+/// payloads for the store, and the run's system name, config and timings.
+type ModelRun = (
+    Vec<NerSentence>,
+    Vec<(String, serde_json::Value)>,
+    String,
+    serde_json::Value,
+    serde_json::Value,
+);
+
+fn run_ner_model(ctx: &Ctx, a: &NerArgs, model: &str, gold: &[NerSentence]) -> Result<ModelRun> {
+    let m = a.run.load(ctx, model)?;
+    let started = Instant::now();
+    let texts: Vec<&str> = gold.iter().map(|g| g.text.as_str()).collect();
+    let found = m.predict(&texts)?;
+    let predict_s = started.elapsed().as_secs_f64();
+    let mut payloads = Vec::with_capacity(gold.len());
+    let pred = gold
+        .iter()
+        .zip(found)
+        .map(|(g, ents)| {
+            payloads.push((g.id.clone(), serde_json::json!({ "entities": ents })));
+            NerSentence {
+                id: g.id.clone(),
+                text: g.text.clone(),
+                tags: Vec::new(),
+                entities: ents
+                    .into_iter()
+                    .map(|e| quarry_eval::types::EntitySpan {
+                        start: e.start,
+                        end: e.end,
+                        label: e.label,
+                    })
+                    .collect(),
             }
-        );
-    };
+        })
+        .collect();
+    let opts = m.options();
+    let config = serde_json::json!({
+        "format": a.format, "model": model, "model_dir": m.dir(), "variant": m.variant(),
+        "model_name": m.config().name, "model_version": m.config().version,
+        "max_chars": m.max_chars(), "batch_size": opts.batch_size, "threads": opts.threads,
+    });
+    let timings = serde_json::json!({
+        "load_s": m.load_seconds(), "predict_s": predict_s,
+        "sentences_per_s": gold.len() as f64 / predict_s.max(1e-9),
+    });
+    Ok((pred, payloads, format!("ner:{model}"), config, timings))
+}
+
+fn read_ner_predictions(
+    a: &NerArgs,
+    pred_path: &Path,
+    gold: &[NerSentence],
+) -> Result<Vec<NerSentence>> {
     let mut pred = read_ner(pred_path, a.format.as_deref())?;
     // Sentences pair by position; their texts must agree (ids carry file names).
     if pred.len() != gold.len() {
@@ -464,7 +513,7 @@ fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
             gold.len()
         );
     }
-    for (i, (p, g)) in pred.iter_mut().zip(&gold).enumerate() {
+    for (i, (p, g)) in pred.iter_mut().zip(gold).enumerate() {
         if p.text != g.text {
             bail!(
                 "sentence {} ({} vs {}): the texts differ, so the files are not aligned",
@@ -475,6 +524,24 @@ fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
         }
         p.id = g.id.clone();
     }
+    Ok(pred)
+}
+
+fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
+    let gold = read_ner(&a.gold, a.format.as_deref())?;
+    let (pred, payloads, system, config, timings) = match (&a.pred, &a.model) {
+        (Some(p), _) => (
+            read_ner_predictions(&a, p, &gold)?,
+            Vec::new(),
+            format!("predictions:{}", p.display()),
+            serde_json::json!({"format": a.format}),
+            serde_json::json!({}),
+        ),
+        (None, Some(m)) => run_ner_model(ctx, &a, m, &gold)?,
+        // Neither: the default model tags the gold sentences (the issue's independent
+        // measurement is `quarry eval ner --gold <test.bio> --format bio --json`).
+        (None, None) => run_ner_model(ctx, &a, quarry_ner::DEFAULT_MODEL, &gold)?,
+    };
     let res = ner::evaluate(&gold, &pred)?;
     let name = dataset_name(&a.gold, "");
     let mut store = open_store(ctx, &a.store)?;
@@ -490,19 +557,39 @@ fn ner_cmd(ctx: &Ctx, a: NerArgs) -> Result<i32> {
     }
     let id = store.save_run(&RunRecord {
         metrics: metrics.clone(),
-        ..run_record(
-            &name,
-            "ner",
-            format!("predictions:{}", pred_path.display()),
-            serde_json::json!({"format": a.format}),
-        )
+        timings: timings.clone(),
+        predictions: payloads,
+        ..run_record(&name, "ner", system.clone(), config.clone())
     })?;
     let out = serde_json::json!({
-        "run_id": id, "dataset": name, "precision": res.precision, "recall": res.recall, "f1": res.f1,
+        "run_id": id, "dataset": name, "system": system, "precision": res.precision, "recall": res.recall, "f1": res.f1,
         "macro_f1": res.macro_f1, "entities": res.gold_entities, "predicted": res.predicted_entities,
         "correct": res.correct, "sentences": gold.len(), "per_type": res.per_type,
+        "config": config, "timings": timings,
     });
+    if !ctx.json {
+        println!(
+            "{:<14} {:>9} {:>9} {:>9} {:>8} {:>9}",
+            "type", "precision", "recall", "f1", "support", "predicted"
+        );
+        for (t, s) in &res.per_type {
+            println!(
+                "{t:<14} {:>9.4} {:>9.4} {:>9.4} {:>8} {:>9}",
+                s.precision, s.recall, s.f1, s.support, s.predicted
+            );
+        }
+        println!(
+            "{:<14} {:>9.4} {:>9.4} {:>9.4} {:>8} {:>9}",
+            "micro", res.precision, res.recall, res.f1, res.gold_entities, res.predicted_entities
+        );
+        println!();
+    }
     print_metrics(ctx, &out, &["precision", "recall", "f1", "macro_f1"]);
+    if !ctx.json {
+        if let Some(sps) = timings.get("sentences_per_s").and_then(|v| v.as_f64()) {
+            println!("{} sentences, {sps:.1} sentences/s", gold.len());
+        }
+    }
     Ok(exit::OK)
 }
 

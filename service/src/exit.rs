@@ -17,7 +17,9 @@ pub const INDEX: i32 = 5;
 /// The exit code for an error.
 pub fn code_for(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
-        if cause.downcast_ref::<ModelError>().is_some() {
+        if cause.downcast_ref::<ModelError>().is_some()
+            || cause.downcast_ref::<quarry_ner::NerError>().is_some()
+        {
             return MODELS;
         }
         if let Some(ie) = cause.downcast_ref::<IndexError>() {

@@ -8,6 +8,8 @@
 //!   normalized character back to the original characters it came from.
 //! * [`Stage`] and [`Pipeline`]: the one trait every processing stage implements, and a
 //!   pipeline assembled by name from a [`config::QuarryConfig`].
+//! * [`matcher`]: all overlapping occurrences of dictionary words, with character offsets
+//!   (shared by lexicon-feature and dictionary stages).
 //! * [`jsonl`]: a line-numbered, lossless JSONL document reader that reports bad lines
 //!   instead of panicking or aborting.
 //!
@@ -17,6 +19,7 @@ pub mod config;
 pub mod document;
 pub mod jsonl;
 pub mod lang;
+pub mod matcher;
 pub mod offsets;
 pub mod stage;
 
