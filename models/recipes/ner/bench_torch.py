@@ -1,0 +1,73 @@
+"""PyTorch-eager baseline for the NER speed benchmark (same network, same inputs as Rust).
+
+  bench_torch.py --work LEXDIR --ckpt best.pt --artifact DIR --gold validate.bio --threads N --batch B [--limit K]
+
+Times everything the Rust side times: features, the emission network (torch eager, fp32,
+no_grad) and Viterbi decoding; prints one JSON line with sentences/s.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bio  # noqa: E402
+from features import Lexicon, batch, spans, viterbi  # noqa: E402
+from model import Emitter  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--artifact", required=True)
+    ap.add_argument("--gold", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--limit", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    state = torch.load(args.ckpt)
+    tags = state["tags"]
+    net = Emitter(np.load(os.path.join(args.work, "char_emb.npy")), np.load(os.path.join(args.work, "word_emb.npy")),
+                  len(tags), hidden=state["hidden"])
+    net.load_state_dict(state["net"])
+    net.eval()
+    crf = state["crf"]
+    tr, st, en = (crf[k].numpy().astype(np.float32) for k in ("trans", "start", "end"))
+    vocab = json.load(open(os.path.join(args.artifact, "vocab.json"), encoding="utf-8"))["chars"]
+    index = {c: i for i, c in enumerate(vocab)}
+    lex = Lexicon.load(os.path.join(args.artifact, "lexicon.tsv"))
+    texts = ["".join(t) for t, _ in bio.read(args.gold)]
+    if args.limit:
+        texts = texts[: args.limit]
+    order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
+    n_ent = 0
+    t_feat = t_net = 0.0
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for s in range(0, len(order), args.batch):
+            idx = order[s : s + args.batch]
+            a = time.perf_counter()
+            f = batch([texts[k] for k in idx], index, lex, state["max_words"])
+            b = time.perf_counter()
+            em = net(*(torch.from_numpy(f[k]) for k in ("char_ids", "lex_ids", "lex_weights", "lengths"))).numpy()
+            t_feat += b - a
+            t_net += time.perf_counter() - b
+            for r, k in enumerate(idx):
+                n_ent += len(spans([tags[p] for p in viterbi(em[r, : len(texts[k])], tr, st, en)]))
+    secs = time.perf_counter() - t0
+    print(json.dumps({"engine": "torch-eager-fp32", "threads": args.threads, "batch": args.batch,
+                      "sentences": len(texts), "seconds": round(secs, 3),
+                      "sentences_per_s": round(len(texts) / secs, 1), "entities": n_ent,
+                      "feature_seconds": round(t_feat, 3), "network_seconds": round(t_net, 3),
+                      "network_sentences_per_s": round(len(texts) / t_net, 1)}))
+
+
+if __name__ == "__main__":
+    main()

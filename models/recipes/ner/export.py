@@ -1,0 +1,76 @@
+"""Export a trained best.pt to the artifact layout of FORMAT.md (fp32 ONNX + CRF + vocab).
+
+Runs under Debian's /usr/bin/python3 (torch). Quantization and the onnxruntime reference
+predictions run in the project venv (quantize + predict_onnx.py), see build.sh.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import CRF, Emitter  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--name", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    state = torch.load(args.ckpt)
+    tags = state["tags"]
+    max_words = state["max_words"]
+    char_emb = np.load(os.path.join(args.work, "char_emb.npy"))
+    word_emb = np.load(os.path.join(args.work, "word_emb.npy"))
+    net = Emitter(char_emb, word_emb, len(tags), hidden=state["hidden"])
+    net.load_state_dict(state["net"])
+    net.eval()
+    crf = CRF(len(tags))
+    crf.load_state_dict(state["crf"])
+
+    b, t = 2, 7
+    ci = torch.randint(2, char_emb.shape[0], (b, t))
+    li = torch.randint(0, word_emb.shape[0], (b, t, 4, max_words))
+    lw = torch.rand(b, t, 4, max_words)
+    ln = torch.tensor([t, 3])
+    path = os.path.join(args.out, "model.onnx")
+    torch.onnx.export(
+        net, (ci, li, lw, ln), path,
+        input_names=["char_ids", "lex_ids", "lex_weights", "lengths"],
+        output_names=["emissions"],
+        dynamic_axes={"char_ids": {0: "batch", 1: "chars"}, "lex_ids": {0: "batch", 1: "chars"},
+                      "lex_weights": {0: "batch", 1: "chars"}, "lengths": {0: "batch"},
+                      "emissions": {0: "batch", 1: "chars"}},
+        opset_version=14, do_constant_folding=True)
+    with torch.no_grad():
+        ref = net(ci, li, lw, ln).numpy()
+    np.savez(os.path.join(args.out, "export_check.npz"), ci=ci.numpy(), li=li.numpy(), lw=lw.numpy(),
+             ln=ln.numpy(), ref=ref)
+
+    with open(os.path.join(args.out, "crf.json"), "w") as f:
+        json.dump({"tags": tags, "transitions": crf.trans.detach().numpy().tolist(),
+                   "start": crf.start.detach().numpy().tolist(), "end": crf.end.detach().numpy().tolist()}, f)
+    for name in ("vocab.json", "lexicon.tsv"):
+        shutil.copyfile(os.path.join(args.work, name), os.path.join(args.out, name))
+    types = []
+    for tg in tags[1:]:
+        if tg[2:] not in types:
+            types.append(tg[2:])
+    cfg = {"name": args.name, "version": "1", "types": types, "max_words": max_words, "max_chars": 512,
+           "fold": "width-lower", "train_args": state["args"], "dev_fp32_torch": state["dev"]["micro"]}
+    with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(cfg, f, ensure_ascii=False, indent=1)
+    print(f"exported {path}")
+
+
+if __name__ == "__main__":
+    main()

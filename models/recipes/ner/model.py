@@ -1,0 +1,66 @@
+"""Character BiLSTM-CRF with SoftLexicon features (Ma et al., ACL 2020), Debian torch 1.13."""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+class Emitter(nn.Module):
+    """char ids + SoftLexicon (ids, weights) -> per-char tag scores (the exported network)."""
+
+    def __init__(self, char_emb, word_emb, n_tags, hidden=200, dropout=0.5):
+        super().__init__()
+        self.char = nn.Embedding.from_pretrained(torch.as_tensor(char_emb), freeze=False, padding_idx=0)
+        self.word = nn.Embedding.from_pretrained(torch.as_tensor(word_emb), freeze=False, padding_idx=0)
+        in_dim = char_emb.shape[1] + 4 * word_emb.shape[1]
+        self.drop = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, n_tags)
+
+    def forward(self, char_ids, lex_ids, lex_weights, lengths):
+        return self.out(self.drop(self.encode(char_ids, lex_ids, lex_weights, lengths)))
+
+    def encode(self, char_ids, lex_ids, lex_weights, lengths):
+        """BiLSTM states [B,T,2H] (shared with the auxiliary heads during training)."""
+        b, t = char_ids.shape
+        c = self.char(char_ids)
+        w = self.word(lex_ids)  # [B,T,4,L,D]
+        w = (w * lex_weights.unsqueeze(-1)).sum(3)  # [B,T,4,D]
+        x = torch.cat([c, w.reshape(b, t, -1)], dim=-1)
+        x = self.drop(x)
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        # explicit zero states sized from the input: the exporter would otherwise bake the
+        # example batch size into the ONNX LSTM's initial_h / initial_c
+        h0 = torch.zeros(2, b, self.lstm.hidden_size, dtype=x.dtype)
+        h, _ = self.lstm(packed, (h0, h0))
+        h, _ = pad_packed_sequence(h, batch_first=True, total_length=t)
+        return h
+
+
+class CRF(nn.Module):
+    def __init__(self, n_tags):
+        super().__init__()
+        self.start = nn.Parameter(torch.zeros(n_tags))
+        self.end = nn.Parameter(torch.zeros(n_tags))
+        self.trans = nn.Parameter(torch.zeros(n_tags, n_tags))
+        nn.init.uniform_(self.trans, -0.1, 0.1)
+
+    def nll(self, em, tags, mask):
+        """Mean negative log-likelihood; em [B,T,K], tags [B,T], mask [B,T] bool."""
+        b, t, k = em.shape
+        maskf = mask.float()
+        # gold path score
+        score = self.start[tags[:, 0]] + em[:, 0].gather(1, tags[:, :1]).squeeze(1)
+        for i in range(1, t):
+            s = self.trans[tags[:, i - 1], tags[:, i]] + em[:, i].gather(1, tags[:, i : i + 1]).squeeze(1)
+            score = score + s * maskf[:, i]
+        last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
+        score = score + self.end[last]
+        # partition
+        alpha = self.start.unsqueeze(0) + em[:, 0]
+        for i in range(1, t):
+            nxt = torch.logsumexp(alpha.unsqueeze(2) + self.trans.unsqueeze(0), dim=1) + em[:, i]
+            m = mask[:, i].unsqueeze(1)
+            alpha = torch.where(m, nxt, alpha)
+        logz = torch.logsumexp(alpha + self.end.unsqueeze(0), dim=1)
+        return (logz - score).mean()

@@ -1,0 +1,306 @@
+"""Train the SoftLexicon BiLSTM-CRF on CPU (Debian python3-torch 1.13).
+
+Deterministic: fixed seeds, single-process data order. Model selection on --dev only.
+Writes WORK/<run>/best.pt, train_log.jsonl (one line per epoch) and crf.json.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bio  # noqa: E402
+from features import Lexicon, fold, soft_lexicon, spans, viterbi  # noqa: E402
+from model import CRF, Emitter  # noqa: E402
+
+
+def tag_list(types):
+    return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+
+
+def chunk(sents, max_len):
+    """Split training sentences longer than max_len at sentence punctuation (then commas, then
+    anywhere) where the tag is O, so batches stay short; dev/test sentences are never split."""
+    out = []
+    for toks, tags in sents:
+        start = 0
+        while len(toks) - start > max_len:
+            cut = None
+            for marks in ("。；！？;!?", "，,、"):
+                for k in range(start + max_len - 1, start, -1):
+                    if toks[k] in marks and tags[k] == "O" and (k + 1 >= len(tags) or not tags[k + 1].startswith("I-")):
+                        cut = k + 1
+                        break
+                if cut:
+                    break
+            if cut is None:
+                cut = start + max_len
+                while cut > start + 1 and tags[cut].startswith("I-"):
+                    cut -= 1
+            out.append((toks[start:cut], tags[start:cut]))
+            start = cut
+        out.append((toks[start:], tags[start:]))
+    return out
+
+
+def featurize(sents, index, lex, max_words, tag_ix):
+    out = []
+    for toks, tags in sents:
+        f = fold("".join(toks))
+        assert len(f) == len(toks)
+        ids, w = soft_lexicon(f, lex, max_words)
+        cid = np.array([index.get(c, 1) for c in f], dtype=np.int64)
+        y = np.array([tag_ix[t] for t in tags], dtype=np.int64)
+        out.append((cid, ids, w, y))
+    return out
+
+
+def collate(items, max_words):
+    t = max(len(x[0]) for x in items)
+    b = len(items)
+    ci = np.zeros((b, t), np.int64)
+    li = np.zeros((b, t, 4, max_words), np.int64)
+    lw = np.zeros((b, t, 4, max_words), np.float32)
+    y = np.zeros((b, t), np.int64)
+    ln = np.zeros((b,), np.int64)
+    for r, (c, i, w, tags) in enumerate(items):
+        n = len(c)
+        ci[r, :n], li[r, :n], lw[r, :n], y[r, :n], ln[r] = c, i, w, tags, n
+    return [torch.from_numpy(a) for a in (ci, li, lw, ln, y)]
+
+
+def featurize_folds(train_sents, args, index, lex, tag_ix):
+    """Training features. Words that are in the lexicon only because they are gold entities of
+    the training set (prepare.py --gazetteer) are hidden from the features of the sentences
+    they come from: sentences are split into --folds folds and fold k sees only the gazetteer
+    words found in the other folds, so the model cannot learn that a gazetteer match is always
+    an entity (at inference every word is visible)."""
+    src = os.path.join(args.work, "lexicon_sources.json")
+    gaz = set(json.load(open(src, encoding="utf-8"))["gazetteer_only"]) if os.path.exists(src) else set()
+    if not gaz or args.folds < 2:
+        return featurize(chunk(train_sents, args.chunk), index, lex, args.max_words, tag_ix)
+    folds = [[s for i, s in enumerate(train_sents) if i % args.folds == k] for k in range(args.folds)]
+    ents = []
+    for fs in folds:
+        e = set()
+        for toks, tags in fs:
+            for a, b, _ in spans(tags):
+                e.add(fold("".join(toks[a:b])))
+        ents.append(e & gaz)
+    # gazetteer words of other data sets (never gold here) behave like external words
+    external = set(lex.ids) - set().union(*ents)
+    out = []
+    for k, fs in enumerate(folds):
+        visible = set().union(*(ents[j] for j in range(args.folds) if j != k))
+        out += featurize(chunk(fs, args.chunk), index, lex.subset(external | visible), args.max_words, tag_ix)
+    return out
+
+
+def evaluate(net, crf, data, tags, max_words, batch=64):
+    net.eval()
+    tr = crf.trans.detach().numpy()
+    st = crf.start.detach().numpy()
+    en = crf.end.detach().numpy()
+    gold, pred = set(), set()
+    per = {}
+    order = sorted(range(len(data)), key=lambda k: len(data[k][0]))
+    with torch.no_grad():
+        for s in range(0, len(order), batch):
+            idx = order[s : s + batch]
+            ci, li, lw, ln, _ = collate([data[k] for k in idx], max_words)
+            em = net(ci, li, lw, ln).numpy()
+            for r, k in enumerate(idx):
+                n = int(ln[r])
+                path = viterbi(em[r, :n], tr, st, en)
+                for sp in spans([tags[p] for p in path]):
+                    pred.add((k,) + sp)
+                for sp in spans([tags[p] for p in data[k][3]]):
+                    gold.add((k,) + sp)
+    types = sorted({g[3] for g in gold} | {p[3] for p in pred})
+
+    def prf(g, p):
+        tp = len(g & p)
+        pr = tp / len(p) if p else 0.0
+        rc = tp / len(g) if g else 0.0
+        return {"p": pr, "r": rc, "f1": 2 * pr * rc / (pr + rc) if pr + rc else 0.0, "support": len(g)}
+
+    for t in types:
+        per[t] = prf({g for g in gold if g[3] == t}, {p for p in pred if p[3] == t})
+    net.train()
+    return {"micro": prf(gold, pred), "per_type": per}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True, help="folder with prepare.py outputs")
+    ap.add_argument("--run", required=True, help="output folder")
+    ap.add_argument("--train", nargs="+", required=True)
+    ap.add_argument("--dev", required=True)
+    ap.add_argument("--types", required=True, help="comma-separated entity types")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--hidden", type=int, default=200)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--max-words", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--patience", type=int, default=8)
+    ap.add_argument("--aux", nargs="*", default=[],
+                    help="auxiliary data sets PATH (BIO) or cmeee:PATH, each trained through its own output "
+                         "layer + CRF on the shared encoder (multi-task); only the main head is exported")
+    ap.add_argument("--aux-share", type=float, default=0.5,
+                    help="share of each auxiliary set's batches used per epoch")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="evaluate and keep an exponential moving average of the weights (e.g. 0.99 per step)")
+    ap.add_argument("--folds", type=int, default=5, help="gazetteer cross-fold hiding (see featurize_folds)")
+    ap.add_argument("--chunk", type=int, default=100, help="split training sentences longer than this")
+    ap.add_argument("--init", help="start from this best.pt (same vocab/lexicon); layers whose shape "
+                    "differs (output layer, CRF when the tag set changes) start fresh")
+    ap.add_argument("--dev-holdout", type=float, default=0.0,
+                    help="when --dev is 'holdout', hold out this share of training sentences for selection")
+    args = ap.parse_args()
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run, exist_ok=True)
+
+    types = args.types.split(",")
+    tags = tag_list(types)
+    tag_ix = {t: i for i, t in enumerate(tags)}
+    vocab = json.load(open(os.path.join(args.work, "vocab.json"), encoding="utf-8"))["chars"]
+    index = {c: i for i, c in enumerate(vocab)}
+    lex = Lexicon.load(os.path.join(args.work, "lexicon.tsv"))
+    char_emb = np.load(os.path.join(args.work, "char_emb.npy"))
+    word_emb = np.load(os.path.join(args.work, "word_emb.npy"))
+
+    t0 = time.time()
+    train_sents = []
+    for p in args.train:
+        train_sents += bio.read(p)
+    for toks, tg in train_sents:
+        for t in tg:
+            if t not in tag_ix:
+                raise SystemExit(f"tag {t} not in --types")
+    if args.dev == "holdout":
+        # deterministic: every k-th sentence of the (unchunked) training files
+        k = max(2, round(1 / args.dev_holdout))
+        dev_sents = [s for i, s in enumerate(train_sents) if i % k == k - 1]
+        train_sents = [s for i, s in enumerate(train_sents) if i % k != k - 1]
+    else:
+        dev_sents = bio.read(args.dev)
+    train = featurize_folds(train_sents, args, index, lex, tag_ix)
+    dev = featurize(dev_sents, index, lex, args.max_words, tag_ix)
+    print(f"featurized {len(train)} train / {len(dev)} dev sentences in {time.time() - t0:.1f}s", flush=True)
+
+    net = Emitter(char_emb, word_emb, len(tags), hidden=args.hidden, dropout=args.dropout)
+    crf = CRF(len(tags))
+    aux = []  # (data, head, crf, batches)
+    for spec in args.aux:
+        sents = bio.read_cmeee(spec[6:]) if spec.startswith("cmeee:") else bio.read(spec)
+        atags = ["O"] + sorted({t for _, tg in sents for t in tg if t != "O"}, key=lambda t: (t[2:], t[0]))
+        aix = {t: i for i, t in enumerate(atags)}
+        data = featurize(chunk(sents, args.chunk), index, lex, args.max_words, aix)
+        order_a = sorted(range(len(data)), key=lambda k: len(data[k][0]))
+        ab = [order_a[s : s + args.batch] for s in range(0, len(order_a), args.batch)]
+        aux.append((data, torch.nn.Linear(2 * args.hidden, len(atags)), CRF(len(atags)), ab))
+        print(f"aux {spec}: {len(data)} sentences, {len(atags)} tags", flush=True)
+    if args.init:
+        state = torch.load(args.init)
+        own = net.state_dict()
+        keep = {k: v for k, v in state["net"].items() if k in own and own[k].shape == v.shape}
+        net.load_state_dict(keep, strict=False)
+        if state["tags"] == tags:
+            crf.load_state_dict(state["crf"])
+        print(f"init from {args.init}: {len(keep)}/{len(own)} tensors", flush=True)
+    params = list(net.parameters()) + list(crf.parameters())
+    for _, head, acrf, _ in aux:
+        params += list(head.parameters()) + list(acrf.parameters())
+    opt = torch.optim.Adam(params, lr=args.lr)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.95)
+
+    # length-bucketed batches, shuffled per epoch with the seeded RNG
+    order = sorted(range(len(train)), key=lambda k: len(train[k][0]))
+    batches = [order[s : s + args.batch] for s in range(0, len(order), args.batch)]
+    ema = None
+    if args.ema > 0:
+        ema = {k: v.detach().clone() for k, v in list(net.state_dict().items()) + [("crf." + k, v) for k, v in crf.state_dict().items()]}
+
+    def swap_in_ema():
+        """Load the averaged weights; returns the live ones to restore."""
+        live_net = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        live_crf = {k: v.detach().clone() for k, v in crf.state_dict().items()}
+        net.load_state_dict({k: ema[k] for k in live_net})
+        crf.load_state_dict({k: ema["crf." + k] for k in live_crf})
+        return live_net, live_crf
+
+    best, best_epoch, log = -1.0, 0, []
+    logf = open(os.path.join(args.run, "train_log.jsonl"), "w")
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.time()
+        random.shuffle(batches)
+        plan = [(-1, bi) for bi in batches]
+        for a, (_, _, _, ab) in enumerate(aux):
+            pick = list(ab)
+            random.shuffle(pick)
+            plan += [(a, bi) for bi in pick[: int(len(pick) * args.aux_share)]]
+        random.shuffle(plan)
+        total, done = 0.0, 0
+        for src, bi in plan:
+            data = train if src < 0 else aux[src][0]
+            ci, li, lw, ln, y = collate([data[k] for k in bi], args.max_words)
+            mask = torch.arange(ci.shape[1]).unsqueeze(0) < ln.unsqueeze(1)
+            if src < 0:
+                loss = crf.nll(net(ci, li, lw, ln), y, mask)
+            else:
+                _, head, acrf, _ = aux[src]
+                loss = acrf.nll(head(net.drop(net.encode(ci, li, lw, ln))), y, mask)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for k, v in list(net.state_dict().items()) + [("crf." + k, v) for k, v in crf.state_dict().items()]:
+                        if v.dtype.is_floating_point:
+                            ema[k].mul_(args.ema).add_(v, alpha=1 - args.ema)
+                        else:
+                            ema[k].copy_(v)
+            if src < 0:
+                total += float(loss) * len(bi)
+            done += 1
+            if done % 50 == 0:
+                print(f"  {done}/{len(plan)} batches, {time.time() - t0:.0f}s", flush=True)
+        sched.step()
+        live = swap_in_ema() if ema is not None else None
+        m = evaluate(net, crf, dev, tags, args.max_words)
+        rec = {"epoch": epoch, "loss": total / len(train), "dev": m["micro"], "per_type": m["per_type"],
+               "seconds": round(time.time() - t0, 1), "lr": opt.param_groups[0]["lr"]}
+        logf.write(json.dumps(rec) + "\n")
+        logf.flush()
+        print(f"epoch {epoch} loss {rec['loss']:.3f} dev P {m['micro']['p']:.4f} R {m['micro']['r']:.4f} "
+              f"F1 {m['micro']['f1']:.4f} ({rec['seconds']}s)", flush=True)
+        if m["micro"]["f1"] > best:
+            best, best_epoch = m["micro"]["f1"], epoch
+            torch.save({"net": net.state_dict(), "crf": crf.state_dict(), "tags": tags,
+                        "hidden": args.hidden, "max_words": args.max_words, "args": vars(args),
+                        "dev": m}, os.path.join(args.run, "best.pt"))
+        if live is not None:
+            net.load_state_dict(live[0])
+            crf.load_state_dict(live[1])
+        if epoch - best_epoch >= args.patience:
+            print(f"no dev gain for {args.patience} epochs: stop", flush=True)
+            break
+    print(f"best dev F1 {best:.4f} at epoch {best_epoch}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
