@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Build the Quarry radiology NER data set (train.bio / test.bio) from sentences.txt.
+"""Build the Quarry radiology NER data set (train.bio / test.bio) from sentences.txt
+(split into train/test) and sentences_train_extra.txt (train only, written to train_extra.bio).
 
 Standard library only.  Usage, from anywhere:
 
     python3 data/ner/radiology/build.py          # validate, split, write both .bio files, print counts
     python3 data/ner/radiology/build.py --check  # validate and verify the .bio files are up to date
 
-sentences.txt format (see GUIDELINES.md):
+sentences.txt and sentences_train_extra.txt share one format (see GUIDELINES.md):
 
   * one sentence per line, entities marked inline as [[text|TYPE]];
   * "# report <id> <MODALITY> <title...>" opens a report group; every sentence belongs to
@@ -15,10 +16,15 @@ sentences.txt format (see GUIDELINES.md):
 
 Validation errors are printed as "path:line: message" and the script exits with status 1.
 
-Split rule: whole report groups go to one side.  Within each modality, report groups are
-ordered by sha1(SALT + report id); walking that order, a group is put on the test side when
-doing so brings the modality's test sentence count closer to 25% of the modality's sentences
-(the first group in the order always goes to test).  Everything else is train.  The script then
+Both files are validated with the same checks; report ids and sentence texts must be unique
+across the two files.  sentences_train_extra.txt is never split: all of its sentences go to
+train_extra.bio (train side), so it cannot move any report of
+sentences.txt between the sides and test.bio depends on sentences.txt alone.
+
+Split rule (sentences.txt only): whole report groups go to one side.  Within each modality,
+report groups are ordered by sha1(SALT + report id); walking that order, a group is put on the
+test side when doing so brings the modality's test sentence count closer to 25% of the
+modality's sentences (the first group in the order always goes to test).  Everything else is train.  The script then
 requires that the test side has at least MIN_TEST_SENTENCES sentences and contains every
 entity type and every modality (and that train contains every modality), or it fails.
 """
@@ -30,7 +36,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "sentences.txt")
-OUTPUTS = {"train": os.path.join(HERE, "train.bio"), "test": os.path.join(HERE, "test.bio")}
+EXTRA = os.path.join(HERE, "sentences_train_extra.txt")   # train-only; optional
+OUTPUTS = {"train": os.path.join(HERE, "train.bio"), "train_extra": os.path.join(HERE, "train_extra.bio"),
+           "test": os.path.join(HERE, "test.bio")}
 
 TYPES = ("ANATOMY", "FINDING", "SIZE", "DENSITY", "ENHANCEMENT", "NEGATION")
 MODALITIES = ("CT", "MRI", "US", "DR", "PET-CT")
@@ -100,11 +108,12 @@ def parse_line(line):
     return plain, entities
 
 
-def load(path):
+def load(path, seen_rids, seen_text):
+    """Parse one source file.  seen_rids / seen_text map report ids / plain sentence texts to
+    "file:line" and are shared between files, so duplicates across files are caught too.
+    Returns (reports, errors) with errors as (lineno, message)."""
     errors = []
     reports = []
-    seen_rids = {}
-    seen_text = {}
     current = None
     rel = os.path.relpath(path)
     with open(path, "rb") as fh:
@@ -129,8 +138,9 @@ def load(path):
                 if modality not in MODALITIES:
                     errors.append((lineno, "unknown modality %r (known: %s)" % (modality, ", ".join(MODALITIES))))
                 if rid in seen_rids:
-                    errors.append((lineno, "duplicate report id %r (first at line %d)" % (rid, seen_rids[rid])))
-                seen_rids[rid] = lineno
+                    errors.append((lineno, "duplicate report id %r (first at %s)" % (rid, seen_rids[rid])))
+                else:
+                    seen_rids[rid] = "%s:%d" % (rel, lineno)
                 current = Report(rid, modality, title, lineno)
                 reports.append(current)
             elif re.match(r"^#\s*report\b", line):
@@ -148,18 +158,31 @@ def load(path):
             errors.append((lineno, "whitespace inside a sentence (cannot be written as a BIO token)"))
             continue
         if plain in seen_text:
-            errors.append((lineno, "duplicate sentence (same text as line %d)" % seen_text[plain]))
-        seen_text[plain] = lineno
+            errors.append((lineno, "duplicate sentence (same text as %s)" % seen_text[plain]))
+        else:
+            seen_text[plain] = "%s:%d" % (rel, lineno)
         current.sentences.append(Sentence(lineno, plain, entities, current))
     for rep in reports:
         if not rep.sentences:
             errors.append((rep.lineno, "report %r has no sentences" % rep.rid))
-    if errors:
-        for lineno, msg in sorted(errors):
+    return reports, errors
+
+
+def load_all():
+    """Load sentences.txt and (if present) sentences_train_extra.txt; exit 1 on any error."""
+    seen_rids, seen_text = {}, {}
+    reports, errors = load(SOURCE, seen_rids, seen_text)
+    all_errors = [(os.path.relpath(SOURCE), ln, msg) for ln, msg in errors]
+    extra = []
+    if os.path.exists(EXTRA):
+        extra, errors = load(EXTRA, seen_rids, seen_text)
+        all_errors += [(os.path.relpath(EXTRA), ln, msg) for ln, msg in errors]
+    if all_errors:
+        for rel, lineno, msg in sorted(all_errors, key=lambda e: (e[0] != os.path.relpath(SOURCE), e[1])):
             print("%s:%d: %s" % (rel, lineno, msg))
-        print("%d error(s); nothing written." % len(errors))
+        print("%d error(s); nothing written." % len(all_errors))
         sys.exit(1)
-    return reports
+    return reports, extra
 
 
 def split(reports):
@@ -194,15 +217,20 @@ def render(sentences):
     return "\n".join(bio(s) for s in sentences)
 
 
-def counts_table(reports, test_ids):
+def counts_table(reports, test_ids, extra):
     sides = {"train": [], "test": []}
     for rep in reports:
         sides["test" if rep.rid in test_ids else "train"].append(rep)
+    base_train = list(sides["train"])
+    sides["train"] += extra
     lines = []
     header = ["split", "reports", "sentences", "chars", "entities"] + list(TYPES)
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-    rows = [("train", sides["train"]), ("test", sides["test"]), ("total", reports)]
+    rows = [("train", sides["train"]),
+            ("train: from sentences.txt", base_train),
+            ("train: from sentences_train_extra.txt", extra),
+            ("test", sides["test"]), ("total", reports + extra)]
     for name, reps in rows:
         sents = [s for r in reps for s in r.sentences]
         per_type = {t: 0 for t in TYPES}
@@ -231,9 +259,9 @@ def main(argv):
     if unknown:
         print("usage: build.py [--check]")
         return 2
-    reports = load(SOURCE)
-    test_ids = split(reports)
-    table, sides = counts_table(reports, test_ids)
+    reports, extra = load_all()
+    test_ids = split(reports)          # sentences.txt only: the extra file never moves the split
+    table, sides = counts_table(reports, test_ids, extra)
 
     problems = []
     test_sents = [s for r in sides["test"] for s in r.sentences]
@@ -258,6 +286,10 @@ def main(argv):
         # file order inside each side
         sents = [s for r in reports if (r.rid in test_ids) == (side == "test") for s in r.sentences]
         outputs[side] = render(sents)
+    # the train-only file gets its own output, so train.bio stays the train side of
+    # sentences.txt (the clinical model's lexicon is built from it) and the radiology model
+    # trains on train.bio + train_extra.bio
+    outputs["train_extra"] = render([s for r in extra for s in r.sentences])
 
     if check_only:
         stale = []
@@ -273,7 +305,7 @@ def main(argv):
             for path in stale:
                 print("%s: out of date; run build.py" % os.path.relpath(path))
             return 1
-        print("OK: sentences.txt is valid and the .bio files are up to date.")
+        print("OK: the source files are valid and the .bio files are up to date.")
         return 0
 
     for side, path in OUTPUTS.items():
