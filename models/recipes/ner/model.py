@@ -10,8 +10,8 @@ class Emitter(nn.Module):
 
     def __init__(self, char_emb, word_emb, n_tags, hidden=200, dropout=0.5):
         super().__init__()
-        self.char = nn.Embedding.from_pretrained(torch.as_tensor(char_emb), freeze=False, padding_idx=0)
-        self.word = nn.Embedding.from_pretrained(torch.as_tensor(word_emb), freeze=False, padding_idx=0)
+        self.char = nn.Embedding.from_pretrained(torch.tensor(char_emb), freeze=False, padding_idx=0)
+        self.word = nn.Embedding.from_pretrained(torch.tensor(word_emb), freeze=False, padding_idx=0)
         in_dim = char_emb.shape[1] + 4 * word_emb.shape[1]
         self.drop = nn.Dropout(dropout)
         self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)

@@ -49,6 +49,76 @@ def chunk(sents, max_len):
     return out
 
 
+def random_size(rng):
+    """A measurement written the ways radiologists write them (for SIZE replacement)."""
+    unit = rng.choice(["cm", "cm", "mm", "CM", "厘米"])
+    hi = 80 if unit == "mm" else 9
+
+    def num():
+        return f"{rng.uniform(0.2, hi):.1f}" if unit != "mm" or rng.random() < 0.3 else str(rng.randint(2, hi))
+
+    dims = rng.choice([1, 2, 2, 2, 3])
+    sep = rng.choice(["×", "×", "x", "*", "X"])
+    if rng.random() < 0.5:
+        return sep.join(num() + unit for _ in range(dims))
+    return sep.join(num() for _ in range(dims)) + unit
+
+
+def mention_pools(sents, forest_dir):
+    """Mentions by type: the training mentions, plus the radiology forest's synonym classes whose
+    label is one of the types (DENSITY also takes SIGNAL classes)."""
+    pools = {}
+    for toks, tags in sents:
+        for a, b, t in spans(tags):
+            pools.setdefault(t, set()).add("".join(toks[a:b]))
+    if forest_dir:
+        import tomllib
+
+        alias = {"SIGNAL": "DENSITY"}
+        for name in sorted(os.listdir(forest_dir)):
+            if not name.endswith(".toml"):
+                continue
+            with open(os.path.join(forest_dir, name), "rb") as f:
+                doc = tomllib.load(f)
+            for cls in doc.get("class", []):
+                t = alias.get(cls.get("label"), cls.get("label"))
+                if t in pools:
+                    for w in [cls.get("canonical", "")] + list(cls.get("synonyms", [])):
+                        if isinstance(w, str) and 1 <= len(w) <= 12 and not any(c.isspace() for c in w):
+                            pools[t].add(w)
+    return {t: sorted(v) for t, v in pools.items()}
+
+
+def augment(sents, copies, pools, seed):
+    """Mention replacement (Dai & Adel, COLING 2020): `copies` variants of every sentence with
+    entities, each entity replaced with probability 0.5 by a random mention of its type (SIZE
+    by a generated measurement). Deterministic for a seed."""
+    rng = random.Random(seed)
+    out = []
+    for toks, tags in sents:
+        ents = spans(tags)
+        if not ents:
+            continue
+        for _ in range(copies):
+            nt, ng, pos = [], [], 0
+            for a, b, t in ents:
+                nt += toks[pos:a]
+                ng += tags[pos:a]
+                m = toks[a:b]
+                if rng.random() < 0.5:
+                    if t == "SIZE":
+                        m = list(random_size(rng))
+                    elif pools.get(t):
+                        m = list(rng.choice(pools[t]))
+                nt += m
+                ng += ["B-" + t] + ["I-" + t] * (len(m) - 1)
+                pos = b
+            nt += toks[pos:]
+            ng += tags[pos:]
+            out.append((nt, ng))
+    return out
+
+
 def featurize(sents, index, lex, max_words, tag_ix):
     out = []
     for toks, tags in sents:
@@ -157,6 +227,8 @@ def main():
                          "layer + CRF on the shared encoder (multi-task); only the main head is exported")
     ap.add_argument("--aux-share", type=float, default=0.5,
                     help="share of each auxiliary set's batches used per epoch")
+    ap.add_argument("--augment", type=int, default=0, help="mention-replacement copies per training sentence")
+    ap.add_argument("--augment-forest", help="forest folder whose labelled classes join the mention pools")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="evaluate and keep an exponential moving average of the weights (e.g. 0.99 per step)")
     ap.add_argument("--folds", type=int, default=5, help="gazetteer cross-fold hiding (see featurize_folds)")
@@ -191,12 +263,17 @@ def main():
             if t not in tag_ix:
                 raise SystemExit(f"tag {t} not in --types")
     if args.dev == "holdout":
-        # deterministic: every k-th sentence of the (unchunked) training files
+        # deterministic: every k-th block of 10 consecutive sentences (files keep reports
+        # together, so a block is mostly one report and the holdout is not its near-duplicate)
         k = max(2, round(1 / args.dev_holdout))
-        dev_sents = [s for i, s in enumerate(train_sents) if i % k == k - 1]
-        train_sents = [s for i, s in enumerate(train_sents) if i % k != k - 1]
+        dev_sents = [s for i, s in enumerate(train_sents) if (i // 10) % k == k - 1]
+        train_sents = [s for i, s in enumerate(train_sents) if (i // 10) % k != k - 1]
     else:
         dev_sents = bio.read(args.dev)
+    if args.augment:
+        extra = augment(train_sents, args.augment, mention_pools(train_sents, args.augment_forest), args.seed)
+        print(f"augmented with {len(extra)} mention-replacement sentences", flush=True)
+        train_sents = train_sents + extra
     train = featurize_folds(train_sents, args, index, lex, tag_ix)
     dev = featurize(dev_sents, index, lex, args.max_words, tag_ix)
     print(f"featurized {len(train)} train / {len(dev)} dev sentences in {time.time() - t0:.1f}s", flush=True)
@@ -300,6 +377,8 @@ def main():
             print(f"no dev gain for {args.patience} epochs: stop", flush=True)
             break
     print(f"best dev F1 {best:.4f} at epoch {best_epoch}", flush=True)
+    with open(os.path.join(args.run, "done.json"), "w") as f:
+        json.dump({"best_dev_f1": best, "best_epoch": best_epoch, "epochs_run": epoch}, f)
 
 
 if __name__ == "__main__":
