@@ -8,7 +8,9 @@
 #   N=1273 scripts/bench_ner.sh
 #
 # Needs the trained checkpoint of models/recipes/ner/build.sh in $QUARRY_NER_WORK
-# (default ~/.cache/quarry/ner-work) for the torch side, and Debian's python3-torch.
+# (default ~/.cache/quarry/ner-work) for the torch side, and Debian's python3-torch. Torch runs with
+# OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=threads: letting OpenBLAS start its own threads
+# on top of torch's made the 2-thread torch runs 5x slower (an unfair baseline).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -18,11 +20,11 @@ WORK=${QUARRY_NER_WORK:-${QUARRY_HOME:-$HOME/.cache/quarry}/ner-work}
 CKPT=$WORK/clinical/best.pt
 [ -f "$CKPT" ] || { echo "bench_ner.sh: $CKPT missing: run models/recipes/ner/build.sh clinical" >&2; exit 1; }
 cargo build --release --quiet -p quarry-ner --example bench_ner
-BIN=$ROOT/target/release/examples/bench_ner
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bench_ner
 OUT=$(mktemp)
 for t in 1 2; do
   for b in 1 32; do
-    OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t /usr/bin/python3 models/recipes/ner/bench_torch.py --work "$WORK/lexicon" \
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$t /usr/bin/python3 models/recipes/ner/bench_torch.py --work "$WORK/lexicon" \
       --ckpt "$CKPT" --artifact models/artifacts/ner-clinical-zh --gold "$DATA" --threads $t --batch $b --limit "$N" >> "$OUT"
     "$BIN" --model ner-clinical-zh --threads $t --batch $b --data "$DATA" --limit "$N" --repeat 1 >> "$OUT"
     "$BIN" --model ner-clinical-zh:fp32 --threads $t --batch $b --data "$DATA" --limit "$N" --repeat 1 >> "$OUT"
@@ -43,7 +45,8 @@ for t in (1, 2):
         f32 = next((v for (tt, bb, e), v in cells.items() if tt == t and bb == b and e.endswith("fp32") and e.startswith("rust")), None)
         i8 = next((v for (tt, bb, e), v in cells.items() if tt == t and bb == b and e.endswith("int8")), None)
         ratio = lambda a, c: f"{a / c:.2f}x" if a and c else "-"
-        print(f"| {t} | {b} | {tor} | {f32} | {i8} | {ratio(i8, tor)} | {ratio(i8, f32)} |")
+        fmt = lambda v: f"{v:.0f}" if v else "-"
+        print(f"| {t} | {b} | {fmt(tor)} | {fmt(f32)} | {fmt(i8)} | {ratio(i8, tor)} | {ratio(i8, f32)} |")
 net = [r for r in rows if r.get("engine")]
 for r in net:
     print(f"torch t={r['threads']} b={r['batch']}: features {r['feature_seconds']}s, network {r['network_seconds']}s of {r['seconds']}s")

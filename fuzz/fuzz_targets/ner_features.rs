@@ -12,17 +12,33 @@ use std::sync::OnceLock;
 fn extractor() -> &'static FeatureExtractor {
     static X: OnceLock<FeatureExtractor> = OnceLock::new();
     X.get_or_init(|| {
-        let words = [("肝右叶", 5u64), ("右叶", 3), ("低密度", 7), ("密度", 2), ("结节", 9), ("肝", 1), ("ct", 4)];
-        let chars: Vec<String> = ["<pad>", "<unk>", "肝", "右", "叶", "低", "密", "度", "结", "节", "c", "t"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        FeatureExtractor::new(CharVocab::from_chars(&chars), Lexicon::from_words(&words).unwrap(), 3)
+        let words = [
+            ("肝右叶", 5u64),
+            ("右叶", 3),
+            ("低密度", 7),
+            ("密度", 2),
+            ("结节", 9),
+            ("肝", 1),
+            ("ct", 4),
+        ];
+        let chars: Vec<String> = [
+            "<pad>", "<unk>", "肝", "右", "叶", "低", "密", "度", "结", "节", "c", "t",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        FeatureExtractor::new(
+            CharVocab::from_chars(&chars),
+            Lexicon::from_words(&words).unwrap(),
+            3,
+        )
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // Any text either parses as a lexicon or gives an error, never a panic.
     let _ = Lexicon::parse(text, Path::new("fuzz.tsv"));
 
@@ -46,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        assert!(total == 0.0 || (total - 4.0).abs() < 1e-3, "word weights sum to 4: {total}");
+        assert!(
+            total == 0.0 || (total - 4.0).abs() < 1e-3,
+            "word weights sum to 4: {total}"
+        );
     }
     let chars: Vec<char> = text.chars().collect();
     let chunks = quarry_ner::split::chunks(&chars, 16);

@@ -450,7 +450,10 @@ impl NerModel {
         }
         let lengths: Vec<usize> = units.iter().map(|u| u.end - u.start).collect();
         let mut out: Vec<Vec<Entity>> = vec![Vec::new(); texts.len()];
-        for batch in quarry_models::batch::plan(&lengths, self.opts.batch_size.max(1), true) {
+        for mut batch in quarry_models::batch::plan(&lengths, self.opts.batch_size.max(1), true) {
+            // Shortest row first inside a batch: ONNX Runtime's LSTM with `sequence_lens` ran
+            // a batch of 32 ~1.6x slower when its rows were ordered longest first.
+            batch.reverse();
             let feats: Vec<SentenceFeatures> = batch
                 .iter()
                 .map(|&u| {

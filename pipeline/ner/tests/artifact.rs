@@ -1,18 +1,25 @@
-//! The trained artifact (`models/artifacts/ner-clinical-zh`) against Python: Rust inference
-//! must give exactly the spans Python onnxruntime gives on the whole Yidu-S4K validate set
-//! (`reference/validate_spans.tsv`, written by the recipe). Fails, with the expected
-//! location, when the artifact or the shared data is missing.
+//! The trained artifacts against Python: Rust inference must give exactly the spans Python
+//! onnxruntime gives on the whole Yidu-S4K validate set (`ner-clinical-zh`,
+//! `reference/validate_spans.tsv`) and on the project's radiology test set
+//! (`ner-radiology-zh`, `reference/test_spans.tsv`), both written by the recipe. Fails, with
+//! the expected location, when an artifact or the shared data is missing.
 //!
-//! Both sides run one sentence at a time, unsplit: with int8 dynamic quantization the
-//! activation scale is computed per batch tensor, so emissions depend on the batch's
-//! composition and only unbatched runs are comparable span for span.
+//! The int8 artifacts quantize only the embedding tables (weight-only), so a sentence's
+//! emissions do not depend on its batch: Rust runs batch 32 and batch 1, unsplit, against
+//! Python's batches of 32.
 
 use quarry_ner::{NerModel, NerOptions};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn artifact() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/artifacts/ner-clinical-zh");
+    named_artifact("ner-clinical-zh")
+}
+
+fn named_artifact(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/artifacts")
+        .join(name);
     assert!(
         dir.join("model.int8.onnx").is_file(),
         "the trained NER artifact is missing: expected {} (build it with models/recipes/ner/build.sh)",
@@ -73,17 +80,29 @@ fn reference(path: &Path) -> (String, Vec<(usize, Spans)>) {
 
 #[test]
 fn validate_matches_python() {
-    let dir = artifact();
-    let validate = shared_data().join("ner/yidu-s4k/validate.bio");
-    let (sha, rows) = reference(&dir.join("reference/validate_spans.tsv"));
-    let actual = quarry_models::hash::sha256_file(&validate).unwrap();
+    matches_python(
+        &artifact(),
+        &shared_data().join("ner/yidu-s4k/validate.bio"),
+        "validate",
+    );
+}
+
+#[test]
+fn radiology_test_matches_python() {
+    let gold = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/ner/radiology/test.bio");
+    matches_python(&named_artifact("ner-radiology-zh"), &gold, "test");
+}
+
+fn matches_python(dir: &Path, validate: &Path, tag: &str) {
+    let (sha, rows) = reference(&dir.join(format!("reference/{tag}_spans.tsv")));
+    let actual = quarry_models::hash::sha256_file(validate).unwrap();
     assert_eq!(
         sha,
         actual,
-        "validate_spans.tsv was computed on another {}",
+        "{tag}_spans.tsv was computed on another {}",
         validate.display()
     );
-    let gold = quarry_eval::import::bio::read_bio(&validate).unwrap();
+    let gold = quarry_eval::import::bio::read_bio(validate).unwrap();
     let mut want: Vec<Spans> = vec![Spans::new(); gold.len()];
     for (k, s) in rows {
         assert!(k < gold.len(), "sentence index {k} out of range");
@@ -95,7 +114,7 @@ fn validate_matches_python() {
     let texts: Vec<&str> = gold.iter().map(|g| g.text.as_str()).collect();
     for batch_size in [32, 1] {
         let model = NerModel::load_dir(
-            &dir,
+            dir,
             quarry_ner::Variant::Int8,
             &NerOptions {
                 max_chars: Some(1_000_000),
@@ -128,7 +147,7 @@ fn compare(got: &[Vec<quarry_ner::Entity>], want: &[Spans], batch_size: usize) {
             }
         }
     }
-    assert!(total > 1000, "the reference has only {total} spans");
+    assert!(total > 500, "the reference has only {total} spans");
     assert_eq!(
         mismatches,
         0,
