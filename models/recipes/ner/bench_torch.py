@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bio  # noqa: E402
 from features import Lexicon, batch, spans, viterbi  # noqa: E402
-from model import Emitter  # noqa: E402
+from model import load_checkpoint  # noqa: E402
 
 
 def main():
@@ -32,12 +32,8 @@ def main():
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    state = torch.load(args.ckpt)
+    net, state = load_checkpoint(args.work, args.ckpt)
     tags = state["tags"]
-    net = Emitter(np.load(os.path.join(args.work, "char_emb.npy")), np.load(os.path.join(args.work, "word_emb.npy")),
-                  len(tags), hidden=state["hidden"])
-    net.load_state_dict(state["net"])
-    net.eval()
     crf = state["crf"]
     tr, st, en = (crf[k].numpy().astype(np.float32) for k in ("trans", "start", "end"))
     vocab = json.load(open(os.path.join(args.artifact, "vocab.json"), encoding="utf-8"))["chars"]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import CRF, Emitter  # noqa: E402
+from model import CRF, load_checkpoint  # noqa: E402
 
 
 def main():
@@ -26,14 +26,11 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
-    state = torch.load(args.ckpt)
+    net, state = load_checkpoint(args.work, args.ckpt)
     tags = state["tags"]
     max_words = state["max_words"]
-    char_emb = np.load(os.path.join(args.work, "char_emb.npy"))
-    word_emb = np.load(os.path.join(args.work, "word_emb.npy"))
-    net = Emitter(char_emb, word_emb, len(tags), hidden=state["hidden"])
-    net.load_state_dict(state["net"])
-    net.eval()
+    char_emb = net.char.weight
+    word_emb = net.word.weight
     crf = CRF(len(tags))
     crf.load_state_dict(state["crf"])
 

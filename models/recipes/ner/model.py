@@ -64,3 +64,17 @@ class CRF(nn.Module):
             alpha = torch.where(m, nxt, alpha)
         logz = torch.logsumexp(alpha + self.end.unsqueeze(0), dim=1)
         return (logz - score).mean()
+
+
+def load_checkpoint(work, ckpt):
+    """(Emitter in eval mode, checkpoint dict) from a train.py best.pt and its prepare.py folder."""
+    import os
+
+    import numpy as np
+
+    state = torch.load(ckpt)
+    net = Emitter(np.load(os.path.join(work, "char_emb.npy")), np.load(os.path.join(work, "word_emb.npy")),
+                  len(state["tags"]), hidden=state["hidden"])
+    net.load_state_dict(state["net"])
+    net.eval()
+    return net, state

@@ -64,28 +64,12 @@ def random_size(rng):
     return sep.join(num() for _ in range(dims)) + unit
 
 
-def mention_pools(sents, forest_dir):
-    """Mentions by type: the training mentions, plus the radiology forest's synonym classes whose
-    label is one of the types (DENSITY also takes SIGNAL classes)."""
+def mention_pools(sents):
+    """Mentions by type, from the training sentences."""
     pools = {}
     for toks, tags in sents:
         for a, b, t in spans(tags):
             pools.setdefault(t, set()).add("".join(toks[a:b]))
-    if forest_dir:
-        import tomllib
-
-        alias = {"SIGNAL": "DENSITY"}
-        for name in sorted(os.listdir(forest_dir)):
-            if not name.endswith(".toml"):
-                continue
-            with open(os.path.join(forest_dir, name), "rb") as f:
-                doc = tomllib.load(f)
-            for cls in doc.get("class", []):
-                t = alias.get(cls.get("label"), cls.get("label"))
-                if t in pools:
-                    for w in [cls.get("canonical", "")] + list(cls.get("synonyms", [])):
-                        if isinstance(w, str) and 1 <= len(w) <= 12 and not any(c.isspace() for c in w):
-                            pools[t].add(w)
     return {t: sorted(v) for t, v in pools.items()}
 
 
@@ -228,7 +212,6 @@ def main():
     ap.add_argument("--aux-share", type=float, default=0.5,
                     help="share of each auxiliary set's batches used per epoch")
     ap.add_argument("--augment", type=int, default=0, help="mention-replacement copies per training sentence")
-    ap.add_argument("--augment-forest", help="forest folder whose labelled classes join the mention pools")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="evaluate and keep an exponential moving average of the weights (e.g. 0.99 per step)")
     ap.add_argument("--folds", type=int, default=5, help="gazetteer cross-fold hiding (see featurize_folds)")
@@ -271,7 +254,7 @@ def main():
     else:
         dev_sents = bio.read(args.dev)
     if args.augment:
-        extra = augment(train_sents, args.augment, mention_pools(train_sents, args.augment_forest), args.seed)
+        extra = augment(train_sents, args.augment, mention_pools(train_sents), args.seed)
         print(f"augmented with {len(extra)} mention-replacement sentences", flush=True)
         train_sents = train_sents + extra
     train = featurize_folds(train_sents, args, index, lex, tag_ix)
