@@ -17,6 +17,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import CRF, load_checkpoint  # noqa: E402
 
 
+def portable(v):
+    """Training arguments without this machine's paths: repository files relative to the
+    repository, shared data as ../shared/data/..., work files as $QUARRY_NER_WORK/..."""
+    if isinstance(v, list):
+        return [portable(x) for x in v]
+    if isinstance(v, str):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        if v.startswith(root + os.sep):
+            return v[len(root) + 1:]
+        for marker, prefix in (("/shared/data/", "../shared/data/"), ("/ner-work/", "$QUARRY_NER_WORK/")):
+            if marker in v:
+                head, rest = v.split(marker, 1)
+                return head.split(":")[0] + ":" + prefix + rest if ":" in head else prefix + rest
+    return v
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -63,7 +79,7 @@ def main():
         if tg[2:] not in types:
             types.append(tg[2:])
     cfg = {"name": args.name, "version": "1", "types": types, "max_words": max_words, "max_chars": 512,
-           "fold": "width-lower", "train_args": state["args"], "dev_fp32_torch": state["dev"]["micro"]}
+           "fold": "width-lower", "train_args": {k: portable(v) for k, v in state["args"].items()}, "dev_fp32_torch": state["dev"]["micro"]}
     with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, ensure_ascii=False, indent=1)
     print(f"exported {path}")
