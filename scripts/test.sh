@@ -13,7 +13,7 @@ source scripts/setup.sh
 echo "== build"
 cargo build --locked -p quarry
 echo "== provision models (idempotent)"
-./target/debug/quarry models fetch
+"${CARGO_TARGET_DIR:-./target}"/debug/quarry models fetch
 echo "== tests"
 cargo test --workspace --locked
 echo "== fmt + clippy"
