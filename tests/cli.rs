@@ -435,10 +435,13 @@ fn encode_prints_embeddings_and_expansions_as_json() {
 }
 
 fn shared_data() -> PathBuf {
-    let p = repo().join("../shared/data");
+    let p = match std::env::var_os("QUARRY_SHARED_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => repo().join("../shared/data"),
+    };
     assert!(
         p.is_dir(),
-        "the evaluation data is expected at {} (../shared/data beside the repository)",
+        "the evaluation data is expected at {} (../shared/data beside the repository, or set QUARRY_SHARED_DATA)",
         p.display()
     );
     p
