@@ -336,6 +336,22 @@ pub fn models_fetch(ctx: &Ctx, models: Vec<String>, manifest: Option<&PathBuf>) 
 pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
     let reg = ctx.registry(manifest)?;
     let st = fetch::status(&reg.manifest, &reg.home);
+    // The committed NER artifacts, checked against their SHA256SUMS.
+    let ner: Vec<(String, Vec<quarry_ner::artifacts::FileStatus>)> = quarry_ner::artifacts::BUNDLED
+        .iter()
+        .map(|name| match quarry_ner::resolve(name) {
+            Ok(r) => (name.to_string(), quarry_ner::artifacts::verify(&r.dir)),
+            Err(e) => (
+                name.to_string(),
+                vec![quarry_ner::artifacts::FileStatus {
+                    path: PathBuf::from(e.to_string()),
+                    status: "missing",
+                    size: None,
+                }],
+            ),
+        })
+        .collect();
+    let ner_ok = ner.iter().all(|(_, f)| f.iter().all(|s| s.status == "ok"));
     if ctx.json {
         let models: Vec<_> = reg
             .manifest
@@ -348,9 +364,11 @@ pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
                 })
             })
             .collect();
-        ctx.print_json(
-            &serde_json::json!({"home": reg.home.root(), "models": models, "items": st}),
-        );
+        let ner: serde_json::Map<String, serde_json::Value> = ner
+            .iter()
+            .map(|(n, f)| (n.clone(), serde_json::json!(f)))
+            .collect();
+        ctx.print_json(&serde_json::json!({"home": reg.home.root(), "models": models, "items": st, "ner_artifacts": ner}));
     } else {
         println!("home: {}", reg.home.root().display());
         for m in &reg.manifest.models {
@@ -374,7 +392,22 @@ pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
             );
         }
     }
-    let all_ok = st.iter().all(|s| s.status == "ok");
+    if !ctx.json {
+        println!();
+        for (name, files) in &ner {
+            for f in files {
+                let size = f.size.map(human).unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<8} {:<34} {:>9}  {}",
+                    f.status,
+                    format!("ner/{name}"),
+                    size,
+                    f.path.display()
+                );
+            }
+        }
+    }
+    let all_ok = ner_ok && st.iter().all(|s| s.status == "ok");
     Ok(if all_ok { exit::OK } else { exit::MODELS })
 }
 

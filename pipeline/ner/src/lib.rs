@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod artifacts;
 pub mod crf;
 pub mod error;
 pub mod features;

@@ -155,3 +155,20 @@ fn compare(got: &[Vec<quarry_ner::Entity>], want: &[Spans], batch_size: usize) {
         examples.join("; ")
     );
 }
+
+/// Every bundled artifact matches its SHA256SUMS and loads (the registry test).
+#[test]
+fn every_bundled_artifact_verifies_and_loads() {
+    for name in quarry_ner::artifacts::BUNDLED {
+        let dir = named_artifact(name);
+        let files = quarry_ner::artifacts::verify(&dir);
+        assert!(files.len() >= 5, "{name}: {files:?}");
+        for f in &files {
+            assert_eq!(f.status, "ok", "{name}: {f:?}");
+        }
+        let m =
+            NerModel::load(name, &NerOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = m.predict_one("右肾见一囊肿，大小约2.1cm。").unwrap();
+        assert!(!out.is_empty(), "{name} found nothing");
+    }
+}
