@@ -206,35 +206,36 @@ pub fn viterbi(
     for t in 1..len {
         let e = &emissions[t * n..(t + 1) * n];
         for j in 0..n {
-            let mut best = 0usize;
-            let mut best_v = score[0] + transitions[j];
-            for (i, &s) in score.iter().enumerate().skip(1) {
-                let v = s + transitions[i * n + j];
-                if v > best_v {
-                    best_v = v;
-                    best = i;
-                }
-            }
+            let (best, best_v) = first_max(
+                score
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| s + transitions[i * n + j]),
+            );
             next[j] = best_v + e[j];
             back[t * n + j] = best as u32;
         }
         std::mem::swap(&mut score, &mut next);
     }
-    let mut best = 0usize;
-    let mut best_v = score[0] + end[0];
-    for j in 1..n {
-        let v = score[j] + end[j];
-        if v > best_v {
-            best_v = v;
-            best = j;
-        }
-    }
+    let (best, _) = first_max(score.iter().zip(end).map(|(s, e)| s + e));
     let mut path = vec![0usize; len];
     path[len - 1] = best;
     for t in (1..len).rev() {
         path[t - 1] = back[t * n + path[t]] as usize;
     }
     path
+}
+
+/// Index and value of the first maximum (numpy's argmax rule, which FORMAT.md fixes so
+/// that ties decode the same way in Python and Rust). `values` must not be empty.
+fn first_max(values: impl Iterator<Item = f32>) -> (usize, f32) {
+    let mut best = (0usize, f32::NEG_INFINITY);
+    for (i, v) in values.enumerate() {
+        if i == 0 || v > best.1 {
+            best = (i, v);
+        }
+    }
+    best
 }
 
 fn logsumexp(xs: impl Iterator<Item = f64> + Clone) -> f64 {
