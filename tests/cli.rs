@@ -435,10 +435,7 @@ fn encode_prints_embeddings_and_expansions_as_json() {
 }
 
 fn shared_data() -> PathBuf {
-    let p = match std::env::var_os("QUARRY_SHARED_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => repo().join("../shared/data"),
-    };
+    let p = quarry_core::shared_data::dir();
     assert!(
         p.is_dir(),
         "the evaluation data is expected at {} (../shared/data beside the repository, or set QUARRY_SHARED_DATA)",

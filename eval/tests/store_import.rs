@@ -19,10 +19,7 @@ use std::time::Instant;
 
 /// The shared data directory; panics (fails the test) with the expected location when absent.
 fn shared_data() -> PathBuf {
-    let dir = match std::env::var_os("QUARRY_SHARED_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    };
+    let dir = quarry_core::shared_data::dir();
     assert!(
         dir.is_dir(),
         "shared data not found: expected it at {} (the `shared/data` folder next to the \

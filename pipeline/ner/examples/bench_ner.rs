@@ -14,7 +14,7 @@
 //! repository); `--max-chars` defaults to no splitting, like the Python comparison.
 
 use quarry_ner::{NerModel, NerOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 fn list(v: &str) -> Vec<usize> {
@@ -61,12 +61,8 @@ fn main() {
             other => die(&format!("unknown argument {other}")),
         }
     }
-    let data = data.unwrap_or_else(|| {
-        let shared = std::env::var_os("QUARRY_SHARED_DATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-        shared.join("ner/yidu-s4k/validate.bio")
-    });
+    let data =
+        data.unwrap_or_else(|| quarry_core::shared_data::dir().join("ner/yidu-s4k/validate.bio"));
     let sentences = quarry_eval::import::bio::read_bio(&data)
         .unwrap_or_else(|e| die(&format!("cannot read {}: {e}", data.display())));
     let texts: Vec<&str> = sentences

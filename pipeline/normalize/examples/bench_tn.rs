@@ -78,12 +78,7 @@ fn main() {
             dir = Some(PathBuf::from(a));
         }
     }
-    let root = dir.unwrap_or_else(|| {
-        let shared = std::env::var_os("QUARRY_SHARED_DATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-        shared.join("tn/wetext")
-    });
+    let root = dir.unwrap_or_else(|| quarry_core::shared_data::dir().join("tn/wetext"));
     let tn_cases = inputs(&root, "tn");
     let itn_cases = inputs(&root, "itn");
     if tn_cases.is_empty() || itn_cases.is_empty() {

@@ -15,10 +15,7 @@ use quarry_normalize::normalizers::{Normalizer, T2s, T2sRegion};
 use std::path::PathBuf;
 
 fn opencc_dir() -> PathBuf {
-    let dir = match std::env::var_os("QUARRY_SHARED_DATA") {
-        Some(d) => PathBuf::from(d).join("tn/opencc"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tn/opencc"),
-    };
+    let dir = quarry_core::shared_data::dir().join("tn/opencc");
     assert!(
         dir.join("testcases.json").is_file(),
         "OpenCC test data not found at {} (expected testcases.json there): set \

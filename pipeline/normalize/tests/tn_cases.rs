@@ -118,10 +118,7 @@ const FLOORS: &[(Direction, &str, f64)] = &[
 ];
 
 fn shared_data() -> PathBuf {
-    match std::env::var_os("QUARRY_SHARED_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    }
+    quarry_core::shared_data::dir()
 }
 
 fn wetext_dir() -> PathBuf {
