@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Instant;
-use tantivy::{IndexWriter, Term};
+use tantivy::{IndexWriter, TantivyDocument, Term};
 
 /// Ingestion options.
 #[derive(Debug, Clone)]
@@ -113,12 +113,72 @@ impl QuarryIndex {
         self.checkpoints().remove(&source_key(path))
     }
 
+    /// tantivy documents for a batch, expanded by the sparse encoder when sparse retrieval
+    /// is attached. An index whose directory records sparse settings refuses documents
+    /// without expansion.
+    pub fn to_tantivy_batch(&self, docs: &[Document]) -> Result<Vec<TantivyDocument>, IndexError> {
+        let Some(st) = self.sparse_state() else {
+            if let Some(s) = self.stored_sparse_settings()? {
+                return Err(IndexError::Query(format!(
+                    "this index expands documents with the sparse model '{}': ingest with --sparse \
+                     (the model must be fetched: quarry models fetch)",
+                    s.model
+                )));
+            }
+            return Ok(docs.iter().map(|d| self.to_tantivy(d)).collect());
+        };
+        let exp = st.expander.as_ref().ok_or_else(|| {
+            IndexError::Query(format!(
+                "this index expands documents with '{}', but no encoder is loaded (quarry models fetch)",
+                st.settings.model
+            ))
+        })?;
+        let texts: Vec<String> = docs.iter().map(QuarryIndex::expansion_text).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let out = exp
+            .expand(&refs)
+            .map_err(|e| IndexError::Query(format!("sparse encoder {}: {e}", exp.name())))?;
+        if out.len() != docs.len() {
+            return Err(IndexError::Query(format!(
+                "sparse encoder returned {} vectors for {} documents",
+                out.len(),
+                docs.len()
+            )));
+        }
+        Ok(docs
+            .iter()
+            .zip(out)
+            .map(|(d, (v, ids))| {
+                let imp = crate::sparse::to_impacts(&v, &st.settings);
+                self.to_tantivy_expanded(d, Some((&imp, &ids)))
+            })
+            .collect())
+    }
+
+    /// Deletes documents by id and commits; returns how many of the ids were present.
+    pub fn delete_documents(&self, ids: &[&str], writer_memory: usize) -> Result<u64, IndexError> {
+        let searcher = self.searcher();
+        let mut w: IndexWriter = self.index().writer(writer_memory.max(15 << 20))?;
+        let mut n = 0;
+        for id in ids {
+            let term = Term::from_field_text(self.fields().id, id);
+            if searcher.doc_freq(&term).unwrap_or(0) > 0 {
+                n += 1;
+            }
+            w.delete_term(term);
+        }
+        w.commit()?;
+        self.reload()?;
+        Ok(n)
+    }
+
     /// Adds (or replaces) documents and commits; for callers that do not read files.
     pub fn add_documents(&self, docs: &[Document], writer_memory: usize) -> Result<(), IndexError> {
         let mut w: IndexWriter = self.index().writer(writer_memory.max(15 << 20))?;
-        for d in docs {
+        let tdocs = self.to_tantivy_batch(docs)?;
+        for (d, t) in docs.iter().zip(tdocs) {
             w.delete_term(Term::from_field_text(self.fields().id, &d.id));
-            w.add_document(self.to_tantivy(d))?;
+            w.add_document(t)?;
         }
         w.commit()?;
         self.reload()
@@ -191,13 +251,14 @@ pub fn ingest_file(
             return Ok(());
         }
         pipeline.run(batch)?;
-        for d in batch.drain(..) {
+        let tdocs = index.to_tantivy_batch(batch)?;
+        for (d, t) in batch.drain(..).zip(tdocs) {
             let term = Term::from_field_text(index.fields().id, &d.id);
             if searcher.doc_freq(&term).unwrap_or(0) > 0 {
                 report.replaced += 1;
             }
             writer.delete_term(term);
-            writer.add_document(index.to_tantivy(&d))?;
+            writer.add_document(t)?;
             report.indexed += 1;
         }
         Ok(())

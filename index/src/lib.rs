@@ -4,12 +4,16 @@
 //! (`en`, `zh`), the original document stored as JSON, BM25 bag-of-words search across both
 //! language fields, and resumable batch ingestion from JSONL.
 //!
-//! Later stages add learned sparse expansion and hybrid fusion next to BM25 here.
+//! Inference-free learned sparse retrieval ([`sparse`]: documents expanded by an ONNX
+//! encoder at ingestion, stored as quantized impacts in tantivy postings, queried with IDF
+//! weights and MaxScore pruning) and fusion of BM25 with it ([`hybrid`]) live here too.
 
 pub mod analysis;
 pub mod bm25;
+pub mod hybrid;
 pub mod ingest;
 pub mod search;
+pub mod sparse;
 
 use analysis::AnalysisError;
 use quarry_core::config::AnalysisConfig;
@@ -22,11 +26,11 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 pub use ingest::{ingest_file, IngestOptions, IngestReport};
-pub use search::Hit;
+pub use search::{Hit, SearchMode};
 
 /// Version of the index schema and analyzers; bump it when either changes, so caches keyed
 /// by it (evaluation indexes) are rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +86,12 @@ pub struct Fields {
     pub zh: Field,
     /// The whole document as JSON (stored only).
     pub source: Field,
+    /// Learned sparse expansion: token id terms whose frequency is the quantized weight.
+    pub sparse: Field,
+    /// The same expansion as stored bytes (the brute-force oracle and re-scoring read it).
+    pub sparse_vec: Field,
+    /// Unique tokenizer token ids of the text (document frequencies for query IDF).
+    pub wp: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -98,6 +108,17 @@ fn schema() -> (Schema, Fields) {
     let en = b.add_text_field("en", text(analysis::EN));
     let zh = b.add_text_field("zh", text(analysis::ZH));
     let source = b.add_text_field("source", STORED);
+    let impacts = |opt: IndexRecordOption| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_fieldnorms(false)
+                .set_index_option(opt),
+        )
+    };
+    let sparse = b.add_text_field("sparse", impacts(IndexRecordOption::WithFreqs));
+    let sparse_vec = b.add_bytes_field("sparse_vec", STORED);
+    let wp = b.add_text_field("wp", impacts(IndexRecordOption::Basic));
     (
         b.build(),
         Fields {
@@ -106,6 +127,9 @@ fn schema() -> (Schema, Fields) {
             en,
             zh,
             source,
+            sparse,
+            sparse_vec,
+            wp,
         },
     )
 }
@@ -119,6 +143,28 @@ pub struct QuarryIndex {
     jieba: Arc<jieba_rs::Jieba>,
     bm25: std::sync::RwLock<bm25::Bm25Params>,
     query_normalizer: std::sync::RwLock<Option<QueryNormalizer>>,
+    sparse: std::sync::RwLock<Option<Arc<SparseState>>>,
+    hybrid: std::sync::RwLock<hybrid::HybridParams>,
+}
+
+/// Learned sparse retrieval attached to an index: its settings, the query tokenizer, the
+/// document expander (needed only to ingest), the current IDF table and MaxScore bounds.
+pub struct SparseState {
+    /// Settings (persisted in the index directory).
+    pub settings: sparse::SparseSettings,
+    /// Query side (no model).
+    pub tokenizer: Arc<dyn sparse::QueryTokenizer>,
+    /// Document side; None for a search-only process.
+    pub expander: Option<Arc<dyn sparse::Expander>>,
+    idf: std::sync::RwLock<Arc<sparse::IdfTable>>,
+    bounds: Arc<sparse::BoundsCache>,
+}
+
+impl SparseState {
+    /// The IDF table in use.
+    pub fn idf(&self) -> Arc<sparse::IdfTable> {
+        self.idf.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// Rewrites query text before analysis (the same normalization documents got at ingestion).
@@ -180,6 +226,8 @@ impl QuarryIndex {
             jieba,
             bm25: std::sync::RwLock::new(bm25::Bm25Params::default()),
             query_normalizer: std::sync::RwLock::new(None),
+            sparse: std::sync::RwLock::new(None),
+            hybrid: std::sync::RwLock::new(hybrid::HybridParams::default()),
         })
     }
 
@@ -208,6 +256,16 @@ impl QuarryIndex {
         *self.bm25.write().unwrap_or_else(|e| e.into_inner()) = p;
     }
 
+    /// The hybrid fusion parameters.
+    pub fn hybrid_params(&self) -> hybrid::HybridParams {
+        *self.hybrid.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the hybrid fusion parameters.
+    pub fn set_hybrid_params(&self, p: hybrid::HybridParams) {
+        *self.hybrid.write().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
     /// Sets the function applied to query text before analysis.
     pub fn set_query_normalizer(&self, f: Option<QueryNormalizer>) {
         *self
@@ -233,10 +291,125 @@ impl QuarryIndex {
         self.jieba.clone()
     }
 
-    /// Makes committed changes visible to searches.
+    /// Makes committed changes visible to searches (and refreshes the sparse IDF table).
     pub fn reload(&self) -> Result<(), IndexError> {
         self.reader.reload()?;
+        self.refresh_sparse()
+    }
+
+    /// The sparse settings stored with this index (None: no sparse retrieval).
+    pub fn stored_sparse_settings(&self) -> Result<Option<sparse::SparseSettings>, IndexError> {
+        match &self.path {
+            Some(p) => sparse::SparseSettings::load(p),
+            None => Ok(self.sparse_state().map(|s| s.settings.clone())),
+        }
+    }
+
+    /// Attaches learned sparse retrieval. A new index records `settings`; an index that
+    /// already has sparse settings must have been built with the same model and
+    /// quantization (otherwise its stored impacts would not match the queries).
+    pub fn enable_sparse(
+        &self,
+        settings: sparse::SparseSettings,
+        tokenizer: Arc<dyn sparse::QueryTokenizer>,
+        expander: Option<Arc<dyn sparse::Expander>>,
+    ) -> Result<(), IndexError> {
+        settings.validate()?;
+        if let Some(p) = &self.path {
+            match sparse::SparseSettings::load(p)? {
+                Some(old) if old != settings => {
+                    return Err(IndexError::Query(format!(
+                        "the index at {} was expanded with {:?}; it cannot take {:?} (ingest into a new index)",
+                        p.display(),
+                        old,
+                        settings
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    if self.num_docs() > 0 {
+                        return Err(IndexError::Query(format!(
+                            "the index at {} already holds {} documents without sparse expansion; ingest into a new index",
+                            p.display(),
+                            self.num_docs()
+                        )));
+                    }
+                    settings.save(p)?;
+                }
+            }
+        }
+        let state = SparseState {
+            settings,
+            tokenizer,
+            expander,
+            idf: std::sync::RwLock::new(Arc::new(sparse::IdfTable::from_df(0, Default::default()))),
+            bounds: Arc::new(sparse::BoundsCache::default()),
+        };
+        *self.sparse.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(state));
+        self.refresh_sparse()
+    }
+
+    /// The sparse state, if sparse retrieval is attached.
+    pub fn sparse_state(&self) -> Option<Arc<SparseState>> {
+        self.sparse
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn refresh_sparse(&self) -> Result<(), IndexError> {
+        let Some(state) = self.sparse_state() else {
+            return Ok(());
+        };
+        let searcher = self.searcher();
+        state.bounds.retain_segments(&searcher);
+        let table = if state.settings.idf == "corpus" {
+            sparse::IdfTable::from_searcher(&searcher, self.fields.wp)?
+        } else {
+            let t = state.tokenizer.clone();
+            sparse::IdfTable::from_idf_json(Path::new(&state.settings.idf), |s| t.token_id(s))?
+        };
+        if let Some(p) = &self.path {
+            table.save(&p.join(sparse::IDF_FILE))?;
+        }
+        *state.idf.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
         Ok(())
+    }
+
+    /// The sparse query for `text` (normalized like BM25 queries), or an error when the
+    /// index has no sparse retrieval attached.
+    pub fn sparse_query(&self, text: &str) -> Result<sparse::SparseQuery, IndexError> {
+        let state = self.sparse_state().ok_or_else(|| {
+            IndexError::Query(
+                "this index has no learned sparse expansion: ingest with --sparse (or [sparse] enabled = true)".into(),
+            )
+        })?;
+        let text = self.normalize_query(text);
+        let ids = state
+            .tokenizer
+            .unique_ids(&text)
+            .map_err(IndexError::Query)?;
+        let terms = state.idf().query_weights(&ids);
+        Ok(sparse::SparseQuery::new(
+            self.fields.sparse,
+            terms,
+            state.settings.quant_step,
+            state.bounds.clone(),
+        ))
+    }
+
+    /// The exact sparse top `k` (MaxScore), as (score, address).
+    pub fn sparse_top_k(
+        &self,
+        text: &str,
+        k: usize,
+    ) -> Result<Vec<(f32, tantivy::DocAddress)>, IndexError> {
+        let q = self.sparse_query(text)?;
+        let hits = sparse::top_k(&self.searcher(), &q, k)?;
+        Ok(hits
+            .into_iter()
+            .map(|h| (h.units as f32 * q.unit(), h.addr))
+            .collect())
     }
 
     /// A searcher over the last reloaded commit.
@@ -252,6 +425,27 @@ impl QuarryIndex {
     /// The tantivy document for a Quarry document: id, language, every field's text in the
     /// language field (title first), and the whole document as JSON.
     pub fn to_tantivy(&self, doc: &Document) -> TantivyDocument {
+        self.to_tantivy_expanded(doc, None)
+    }
+
+    /// The text a sparse encoder expands: every field's analysis text, title first.
+    pub fn expansion_text(doc: &Document) -> String {
+        let parts: Vec<&str> = doc
+            .fields
+            .iter()
+            .map(|f| doc.analysis_text(f))
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        parts.join(" ")
+    }
+
+    /// Like [`QuarryIndex::to_tantivy`], with the document's quantized sparse expansion and
+    /// the unique token ids of its text.
+    pub fn to_tantivy_expanded(
+        &self,
+        doc: &Document,
+        expansion: Option<(&sparse::Impacts, &[u32])>,
+    ) -> TantivyDocument {
         let f = self.fields;
         let lang = doc.effective_lang();
         let mut t = TantivyDocument::default();
@@ -272,6 +466,11 @@ impl QuarryIndex {
             src["annotations"] = serde_json::to_value(&doc.annotations).unwrap_or_default();
         }
         t.add_text(f.source, src.to_string());
+        if let Some((impacts, ids)) = expansion {
+            t.add_pre_tokenized_text(f.sparse, sparse::impacts_tokens(impacts));
+            t.add_bytes(f.sparse_vec, &sparse::encode_impacts(impacts));
+            t.add_pre_tokenized_text(f.wp, sparse::unique_tokens(ids));
+        }
         t
     }
 

@@ -1,4 +1,5 @@
-//! BM25 bag-of-words search across the language fields.
+//! Search: BM25 bag-of-words across the language fields, learned sparse, or both fused
+//! ([`SearchMode`]).
 //!
 //! A query is analyzed with each language field's own analyzer; every resulting term
 //! becomes a should-clause (repeated terms are boosted by their count), as in Lucene /
@@ -11,7 +12,33 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{TantivyDocument, Term};
+use tantivy::{DocAddress, TantivyDocument, Term};
+
+/// Which retrieval runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// BM25 over the analyzed language fields.
+    Bm25,
+    /// Inference-free learned sparse retrieval.
+    Sparse,
+    /// BM25 and sparse fused ([`crate::hybrid`]).
+    Hybrid,
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "bm25" => Ok(SearchMode::Bm25),
+            "sparse" => Ok(SearchMode::Sparse),
+            "hybrid" => Ok(SearchMode::Hybrid),
+            o => Err(format!(
+                "unknown search mode '{o}' (bm25 | sparse | hybrid)"
+            )),
+        }
+    }
+}
 
 /// One search result.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -20,7 +47,7 @@ pub struct Hit {
     pub rank: usize,
     /// Document id.
     pub id: String,
-    /// BM25 score.
+    /// Score of the search mode (BM25, sparse dot product or fused score).
     pub score: f32,
     /// Document language.
     pub lang: String,
@@ -73,18 +100,58 @@ impl QuarryIndex {
         BooleanQuery::new(clauses)
     }
 
-    /// The ranked document ids and scores for `text` (no stored fields read): what an
-    /// evaluation run needs.
-    pub fn search_ids(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>, IndexError> {
+    /// The BM25 top `k` as (score, address): tantivy's own scorer (Block-WAND) with
+    /// tantivy's parameters, else Quarry's exact scorer for other k1/b.
+    pub fn bm25_ranked(&self, text: &str, k: usize) -> Result<Vec<(f32, DocAddress)>, IndexError> {
+        let terms = self.weighted_terms(text)?;
+        if k == 0 || terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = self.bm25_params();
+        if params == Bm25Params::TANTIVY {
+            Ok(self
+                .searcher()
+                .search(&Self::query_from_terms(&terms), &TopDocs::with_limit(k))?)
+        } else {
+            self.bm25_top_k_terms(&terms, k, params)
+        }
+    }
+
+    /// The top `k` (score, address) of `mode`.
+    pub fn ranked(
+        &self,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+    ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
+        match mode {
+            SearchMode::Bm25 => self.bm25_ranked(text, k),
+            SearchMode::Sparse => self.sparse_top_k(text, k),
+            SearchMode::Hybrid => {
+                let hp = self.hybrid_params();
+                let depth = hp.depth.max(k);
+                let a = self.bm25_ranked(text, depth)?;
+                let b = self.sparse_top_k(text, depth)?;
+                Ok(crate::hybrid::fuse(
+                    &[(&a, hp.bm25_weight), (&b, hp.sparse_weight)],
+                    hp.fusion,
+                    hp.rrf_k,
+                    k,
+                ))
+            }
+        }
+    }
+
+    /// Document ids of ranked addresses (read from the `id` fast field, no stored fields).
+    pub fn ids_of(&self, top: &[(f32, DocAddress)]) -> Result<Vec<(String, f32)>, IndexError> {
         let searcher = self.searcher();
-        let top = self.bm25_top_k(text, k, self.bm25_params())?;
         let mut columns = Vec::new();
         for seg in searcher.segment_readers() {
             columns.push(seg.fast_fields().str("id")?);
         }
         let mut out = Vec::with_capacity(top.len());
         let mut buf = String::new();
-        for (score, addr) in top {
+        for &(score, addr) in top {
             buf.clear();
             if let Some(col) = &columns[addr.segment_ord as usize] {
                 if let Some(ord) = col.term_ords(addr.doc_id).next() {
@@ -97,6 +164,26 @@ impl QuarryIndex {
             out.push((buf.clone(), score));
         }
         Ok(out)
+    }
+
+    /// The ranked document ids and scores for `text` under BM25 (no stored fields read):
+    /// what an evaluation run needs.
+    pub fn search_ids(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>, IndexError> {
+        self.search_ids_mode(text, k, SearchMode::Bm25)
+    }
+
+    /// [`QuarryIndex::search_ids`] for any mode.
+    pub fn search_ids_mode(
+        &self,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+    ) -> Result<Vec<(String, f32)>, IndexError> {
+        let top = match mode {
+            SearchMode::Bm25 => self.bm25_top_k(text, k, self.bm25_params())?,
+            m => self.ranked(text, k, m)?,
+        };
+        self.ids_of(&top)
     }
 
     /// The top `k` documents for `text` by BM25, with snippets.
@@ -112,18 +199,36 @@ impl QuarryIndex {
         k: usize,
         snippets: bool,
     ) -> Result<Vec<Hit>, IndexError> {
-        // Normalize and analyze the query once; both scorers and the snippets use the terms.
+        self.search_mode(text, k, SearchMode::Bm25, snippets)
+    }
+
+    /// The top `k` documents of `mode`, with snippets (highlighting the query's analyzed
+    /// terms) unless `snippets` is false.
+    pub fn search_mode(
+        &self,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+        snippets: bool,
+    ) -> Result<Vec<Hit>, IndexError> {
+        // Normalize and analyze the query once; the BM25 scorer and the snippets use the terms.
         let terms = self.weighted_terms(text)?;
         let query = Self::query_from_terms(&terms);
         let searcher = self.searcher();
-        if k == 0 || terms.is_empty() {
+        if k == 0 {
             return Ok(Vec::new());
         }
-        let params = self.bm25_params();
-        let top = if params == Bm25Params::TANTIVY {
-            searcher.search(&query, &TopDocs::with_limit(k))?
-        } else {
-            self.bm25_top_k_terms(&terms, k, params)?
+        let top = match mode {
+            SearchMode::Bm25 if terms.is_empty() => return Ok(Vec::new()),
+            SearchMode::Bm25 => {
+                let params = self.bm25_params();
+                if params == Bm25Params::TANTIVY {
+                    searcher.search(&query, &TopDocs::with_limit(k))?
+                } else {
+                    self.bm25_top_k_terms(&terms, k, params)?
+                }
+            }
+            m => self.ranked(text, k, m)?,
         };
         let f = self.fields();
         let (gen_en, gen_zh) = if snippets && !top.is_empty() {

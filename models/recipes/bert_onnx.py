@@ -139,7 +139,7 @@ class Graph:
         return output
 
 
-def build(weights_path, config, kind, opset, splade_pooling="fast"):
+def build(weights_path, config, kind, opset, splade_pooling="fast", head_ids=None):
     if opset < 17:
         raise ConversionError("opset must be >= 17 (LayerNormalization)")
     w = Weights(load_weights(weights_path), weights_path)
@@ -279,6 +279,17 @@ def build(weights_path, config, kind, opset, splade_pooling="fast"):
             dec_b = w.get("cls.predictions.decoder.bias", (vocab,))
         else:
             dec_b = w.get("cls.predictions.bias", (vocab,))
+        if head_ids is not None:
+            # Restrict the MLM head to the vocabulary rows that can carry weight (see
+            # splade_vocab.py): the [B,S,V] logits shrink to [B,S,len(head_ids)], and the
+            # output column j is vocabulary id head_ids[j] (metadata `sparse_ids`).
+            ids = np.asarray(head_ids, dtype=np.int64)
+            if ids.ndim != 1 or len(ids) == 0 or ids.min() < 0 or ids.max() >= vocab or len(set(ids.tolist())) != len(ids):
+                raise ConversionError("--head-ids must be distinct vocabulary ids in [0, vocab)")
+            ids = np.sort(ids)
+            dec = dec[ids]
+            dec_b = dec_b[ids]
+            info["head"] = f"{len(ids)} of {vocab} vocabulary rows"
         dec_n = g.const("cls.predictions.decoder.weight_T", dec.T.copy())
         dec_bn = g.const("cls.predictions.decoder.bias", dec_b)
         logits = g.op("MatMul", [t, dec_n], prefix="cls.predictions.decoder.MatMul")  # [B,S,V]
@@ -319,7 +330,8 @@ def build(weights_path, config, kind, opset, splade_pooling="fast"):
             r = g.op("Relu", [mx], prefix="splade.Relu")
             r1 = g.op("Add", [r, c_one_f], prefix="splade.Add")
             g.op_to("Log", [r1], "sparse")
-        outputs.append(helper.make_tensor_value_info("sparse", TensorProto.FLOAT, ["batch", vocab]))
+        width = vocab if head_ids is None else len(head_ids)
+        outputs.append(helper.make_tensor_value_info("sparse", TensorProto.FLOAT, ["batch", width]))
     else:
         raise ConversionError(f"unknown kind {kind}")
 
@@ -345,6 +357,8 @@ def build(weights_path, config, kind, opset, splade_pooling="fast"):
     }
     if kind == "splade":
         meta["splade_pooling"] = splade_pooling
+        if head_ids is not None:
+            meta["sparse_ids"] = ",".join(str(i) for i in sorted(head_ids))
     helper.set_model_props(model, meta)
 
     unused = sorted(set(w.t) - w.used)
@@ -361,13 +375,22 @@ def main(argv=None):
     ap.add_argument("--splade-pooling", choices=["fast", "naive"], default="fast",
                     help="graph form of the SPLADE pooling (same function; 'naive' is the literal "
                          "max_t(log1p(relu(logits))*mask), 'fast' reduces before the activation)")
+    ap.add_argument("--head-ids", help="splade only: JSON file with the vocabulary ids the MLM head keeps "
+                    "(written by splade_vocab.py); output column j is then id head_ids[j], listed in the "
+                    "model metadata `sparse_ids`")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
 
     try:
         with open(args.config, "r", encoding="utf-8") as f:
             config = json.load(f)
-        model, unused, info = build(args.weights, config, args.kind, args.opset, args.splade_pooling)
+        head_ids = None
+        if args.head_ids:
+            if args.kind != "splade":
+                raise ConversionError("--head-ids applies to --kind splade only")
+            with open(args.head_ids, "r", encoding="utf-8") as f:
+                head_ids = json.load(f)["ids"]
+        model, unused, info = build(args.weights, config, args.kind, args.opset, args.splade_pooling, head_ids)
         onnx.checker.check_model(model, full_check=True)
         data = model.SerializeToString(deterministic=True)
         if len(data) >= 2 ** 31:

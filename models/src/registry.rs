@@ -198,6 +198,7 @@ pub struct OnnxModel {
     opts: EncoderOptions,
     pad_id: i64,
     inputs: Vec<String>,
+    metadata: std::collections::BTreeMap<String, String>,
 }
 
 impl OnnxModel {
@@ -225,6 +226,14 @@ impl OnnxModel {
             }
         }
         let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0) as i64;
+        let mut metadata = std::collections::BTreeMap::new();
+        if let Ok(md) = sessions[0].metadata() {
+            for key in md.custom_keys().unwrap_or_default() {
+                if let Some(v) = md.custom(&key) {
+                    metadata.insert(key, v);
+                }
+            }
+        }
         Ok(OnnxModel {
             name: r.name.clone(),
             tokenizer,
@@ -232,7 +241,13 @@ impl OnnxModel {
             opts: opts.clone(),
             pad_id,
             inputs,
+            metadata,
         })
+    }
+
+    /// A custom metadata value of the ONNX model (`metadata_props`), e.g. `sparse_ids`.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
     }
 
     /// The options the model was loaded with.
