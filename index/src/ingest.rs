@@ -185,13 +185,14 @@ impl QuarryIndex {
     }
 }
 
-/// Ingests one JSONL file. `progress` is called with the byte offset reached.
+/// Ingests one JSONL file. `progress` is called with the byte offset reached and the number
+/// of documents indexed so far in this run.
 pub fn ingest_file(
     index: &QuarryIndex,
     path: &Path,
     pipeline: &Pipeline,
     opts: &IngestOptions,
-    progress: &dyn Fn(u64),
+    progress: &dyn Fn(u64, u64),
 ) -> Result<IngestReport, IndexError> {
     let started = Instant::now();
     let key = source_key(path);
@@ -316,7 +317,7 @@ pub fn ingest_file(
                 last_offset = rd.end_offset;
                 if batch.len() >= opts.batch_size {
                     flush(&mut batch, &mut writer, &mut report)?;
-                    progress(last_offset);
+                    progress(last_offset, report.indexed);
                 }
                 if since_commit >= opts.commit_every.max(1) {
                     flush(&mut batch, &mut writer, &mut report)?;
@@ -346,7 +347,7 @@ pub fn ingest_file(
             done: true,
         },
     )?;
-    progress(size);
+    progress(size, report.indexed);
     index.reload()?;
     report.total_docs = index.num_docs();
     report.seconds = started.elapsed().as_secs_f64();

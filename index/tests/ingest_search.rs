@@ -25,7 +25,7 @@ fn build(dir: &std::path::Path) -> QuarryIndex {
         &samples().join("corpus.jsonl"),
         &pipeline(),
         &IngestOptions::default(),
-        &|_| {},
+        &|_, _| {},
     )
     .unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -123,7 +123,7 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_indexed() {
         &input,
         &pipeline(),
         &IngestOptions::default(),
-        &|_| {},
+        &|_, _| {},
     )
     .unwrap();
     let lines: Vec<u64> = r.errors.iter().map(|e| e.line).collect();
@@ -145,7 +145,7 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_indexed() {
         strict: true,
         ..Default::default()
     };
-    let err = ingest_file(&idx2, &input, &pipeline(), &opts, &|_| {})
+    let err = ingest_file(&idx2, &input, &pipeline(), &opts, &|_, _| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("in.jsonl:2: malformed JSON"), "{err}");
@@ -172,12 +172,12 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
     };
     {
         let idx = QuarryIndex::open_or_create(&path, &AnalysisConfig::default()).unwrap();
-        let r = ingest_file(&idx, &input, &pipeline(), &opts, &|_| {}).unwrap();
+        let r = ingest_file(&idx, &input, &pipeline(), &opts, &|_, _| {}).unwrap();
         assert_eq!((r.indexed, r.replaced, idx.num_docs()), (25, 0, 25));
         let cp = idx.checkpoint(&input).unwrap();
         assert!(cp.done && cp.line == 25 && cp.offset == text.len() as u64);
         // Running again replaces, never duplicates.
-        let r = ingest_file(&idx, &input, &pipeline(), &opts, &|_| {}).unwrap();
+        let r = ingest_file(&idx, &input, &pipeline(), &opts, &|_, _| {}).unwrap();
         assert_eq!((r.indexed, r.replaced, idx.num_docs()), (25, 25, 25));
         // Resuming a finished file does nothing.
         let r = ingest_file(
@@ -188,7 +188,7 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
                 resume: true,
                 ..opts.clone()
             },
-            &|_| {},
+            &|_, _| {},
         )
         .unwrap();
         assert!(r.already_complete && r.indexed == 0);
@@ -199,7 +199,7 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
     std::fs::write(&input, &first20).unwrap();
     {
         let idx = QuarryIndex::open_or_create(&path2, &AnalysisConfig::default()).unwrap();
-        ingest_file(&idx, &input, &pipeline(), &opts, &|_| {}).unwrap();
+        ingest_file(&idx, &input, &pipeline(), &opts, &|_, _| {}).unwrap();
     }
     std::fs::write(&input, &text).unwrap();
     let idx = QuarryIndex::open_or_create(&path2, &AnalysisConfig::default()).unwrap();
@@ -211,7 +211,7 @@ fn reingesting_replaces_and_resume_continues_from_the_checkpoint() {
             resume: true,
             ..opts
         },
-        &|_| {},
+        &|_, _| {},
     )
     .unwrap();
     assert_eq!(r.resumed_after_line, Some(20));

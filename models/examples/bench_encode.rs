@@ -22,13 +22,14 @@
 use anyhow::{bail, Context, Result};
 use quarry_models::embed::SentenceEmbedder;
 use quarry_models::registry::Registry;
+use quarry_models::sparse::SparseEncoder;
 use quarry_models::tokenizer::TextTokenizer;
 use quarry_models::{EncoderOptions, Family, Manifest, ModelHome, ModelSpec};
 use std::io::{BufRead, BufReader};
 use std::time::Instant;
 
 const USAGE: &str = "usage: bench_encode --corpus PATH [--n 1000] [--batch 32] [--max-len 256] \
-[--threads 2] [--model all-minilm-l6-v2:fp32] [--unsorted] [--json] [--warmup 1]";
+[--threads 2] [--model all-minilm-l6-v2:fp32] [--sparse] [--unsorted] [--json] [--warmup 1]";
 
 struct Args {
     corpus: String,
@@ -38,6 +39,7 @@ struct Args {
     threads: usize,
     model: String,
     sorted: bool,
+    sparse: bool,
     json: bool,
     warmup: usize,
 }
@@ -51,6 +53,7 @@ fn parse_args() -> Result<Args> {
         threads: 2,
         model: "all-minilm-l6-v2:fp32".into(),
         sorted: true,
+        sparse: false,
         json: false,
         warmup: 1,
     };
@@ -73,6 +76,7 @@ fn parse_args() -> Result<Args> {
             "--warmup" => a.warmup = num("--warmup", value("--warmup")?)?,
             "--model" => a.model = value("--model")?,
             "--unsorted" => a.sorted = false,
+            "--sparse" => a.sparse = true,
             "--sorted" => a.sorted = true,
             "--json" => a.json = true,
             "-h" | "--help" => {
@@ -129,6 +133,44 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// The model family under test: dense (mean-pooled) or sparse (SPLADE).
+enum Encoder {
+    Dense(SentenceEmbedder),
+    Sparse(SparseEncoder),
+}
+
+impl Encoder {
+    fn load(
+        reg: &Registry,
+        spec: &ModelSpec,
+        opts: &EncoderOptions,
+        family: Family,
+    ) -> Result<Self> {
+        Ok(match family {
+            Family::SentenceEmbedding => Encoder::Dense(SentenceEmbedder::load(reg, spec, opts)?),
+            Family::SparseEncoder => Encoder::Sparse(SparseEncoder::load(reg, spec, opts, 0.0)?),
+        })
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Encoder::Dense(e) => e.name(),
+            Encoder::Sparse(e) => e.name(),
+        }
+    }
+
+    /// Encodes; returns the dimension (dense) or the mean number of non-zero terms (sparse).
+    fn run(&self, texts: &[&str]) -> Result<usize> {
+        Ok(match self {
+            Encoder::Dense(e) => e.embed(texts)?.first().map(Vec::len).unwrap_or(0),
+            Encoder::Sparse(e) => {
+                let v = e.encode(texts)?;
+                v.iter().map(Vec::len).sum::<usize>() / v.len().max(1)
+            }
+        })
+    }
+}
+
 fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -165,8 +207,13 @@ fn run() -> Result<()> {
         pool_size: 1,
     };
     let spec: ModelSpec = args.model.parse()?;
-    let resolved = reg.resolve(&spec, Family::SentenceEmbedding)?;
-    let emb = SentenceEmbedder::load(&reg, &spec, &opts)?;
+    let family = match &spec {
+        ModelSpec::Named { id, .. } => reg.manifest.model(id)?.family.parse()?,
+        ModelSpec::Dir(_) if args.sparse => Family::SparseEncoder,
+        ModelSpec::Dir(_) => Family::SentenceEmbedding,
+    };
+    let resolved = reg.resolve(&spec, family)?;
+    let emb = Encoder::load(&reg, &spec, &opts, family)?;
 
     // Untimed: token count (for the report) with a separate tokenizer instance.
     let n_tokens: usize = TextTokenizer::load(&resolved.tokenizer, args.max_len)?
@@ -177,19 +224,18 @@ fn run() -> Result<()> {
 
     if args.warmup > 0 {
         let w = (args.batch * args.warmup).min(texts.len());
-        emb.embed(&texts[..w])?;
+        emb.run(&texts[..w])?;
     }
 
     let cpu0 = process_cpu_seconds();
     let t0 = Instant::now();
-    let vecs = emb.embed(&texts)?;
+    let dim = emb.run(&texts)?;
     let secs = t0.elapsed().as_secs_f64();
     let cpu_secs = match (cpu0, process_cpu_seconds()) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
     let dps = docs.len() as f64 / secs;
-    let dim = vecs.first().map(Vec::len).unwrap_or(0);
 
     if args.json {
         let line = serde_json::json!({

@@ -71,7 +71,7 @@ pub enum Command {
         after_help = "Each line: {\"id\": \"...\", \"lang\": \"en|zh\" (optional), \"title\": \"...\", \"body\": \"...\", <any other text field>}.\nExample: quarry ingest data/samples/corpus.jsonl --index /tmp/idx"
     )]
     Ingest(IngestArgs),
-    /// Search the index (BM25 over English and Chinese fields).
+    /// Search the index: BM25 over the English and Chinese fields, learned sparse, or hybrid.
     #[command(after_help = "Example: quarry search \"甲状腺结节\" -k 5 --json")]
     Search(SearchArgs),
     /// Run a model over texts: embeddings (dense) or term weights (sparse).
@@ -135,6 +135,13 @@ pub struct IngestArgs {
     /// Documents between commits (checkpoints).
     #[arg(long)]
     pub commit_every: Option<usize>,
+    /// Expand documents with the learned sparse encoder (a new index records the model; an
+    /// index that has it always expands).
+    #[arg(long)]
+    pub sparse: bool,
+    /// Sparse encoder for a new index (default: [sparse] model, `splade-tiny`).
+    #[arg(long)]
+    pub sparse_model: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -147,6 +154,9 @@ pub struct SearchArgs {
     /// Number of results.
     #[arg(short, long)]
     pub k: Option<usize>,
+    /// bm25 | sparse | hybrid (default: [search] mode).
+    #[arg(long)]
+    pub mode: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -264,12 +274,78 @@ impl Ctx {
     /// Opens an existing index with the configured analyzers and BM25 parameters.
     pub fn open_index(&self, path: &std::path::Path) -> Result<QuarryIndex> {
         let index = QuarryIndex::open(path, &self.cfg.analysis)?;
-        index.set_bm25_params(quarry_index::bm25::Bm25Params {
-            k1: self.cfg.search.bm25_k1,
-            b: self.cfg.search.bm25_b,
-        });
-        attach_query_normalizer(self, &index)?;
+        self.configure_index(&index)?;
+        self.attach_sparse(&index, false, None)?;
         Ok(index)
+    }
+
+    /// BM25 parameters, hybrid fusion and query normalization from the config.
+    pub fn configure_index(&self, index: &QuarryIndex) -> Result<()> {
+        let s = &self.cfg.search;
+        index.set_bm25_params(quarry_index::bm25::Bm25Params {
+            k1: s.bm25_k1,
+            b: s.bm25_b,
+        });
+        index.set_hybrid_params(quarry_index::hybrid::HybridParams {
+            fusion: s.fusion.parse().map_err(anyhow::Error::msg)?,
+            bm25_weight: s.bm25_weight,
+            sparse_weight: s.sparse_weight,
+            rrf_k: s.rrf_k,
+            depth: s.hybrid_depth.max(1),
+        });
+        attach_query_normalizer(self, index)?;
+        Ok(())
+    }
+
+    /// Attaches learned sparse retrieval. Search side (`for_ingest = false`): only when the
+    /// index records sparse settings; loads the tokenizer, no model. Ingestion: when the index
+    /// records settings, or `new_model` asks for expansion of a new index; loads the encoder.
+    pub fn attach_sparse(
+        &self,
+        index: &QuarryIndex,
+        for_ingest: bool,
+        new_model: Option<&str>,
+    ) -> Result<()> {
+        use quarry_index::sparse::{Expander, ModelExpander, SparseSettings};
+        use quarry_models::sparse::{QueryTokens, SparseEncoder, SparsePruning};
+        let c = &self.cfg.sparse;
+        let settings = match (index.stored_sparse_settings()?, new_model) {
+            (Some(s), _) => s,
+            (None, Some(model)) if for_ingest => SparseSettings {
+                model: model.to_string(),
+                quant_step: c.quant_step,
+                max_terms: c.max_terms,
+                min_weight: c.min_weight,
+                idf: c.idf.clone(),
+            },
+            _ => return Ok(()),
+        };
+        let reg = self.registry(None)?;
+        let spec: ModelSpec = settings.model.parse()?;
+        let resolved = reg.resolve(&spec, Family::SparseEncoder)?;
+        let tokens = QueryTokens::load(&resolved.tokenizer, self.cfg.models.max_length.max(8))?;
+        let expander: Option<std::sync::Arc<dyn Expander>> = if for_ingest {
+            let opts = EncoderOptions::from(&self.cfg.models);
+            let encoder = SparseEncoder::load_with(
+                &reg,
+                &spec,
+                &opts,
+                SparsePruning {
+                    min_weight: settings.min_weight,
+                    max_terms: settings.max_terms,
+                },
+            )?;
+            // document frequencies count every token of the text, not only the first 256
+            let all = QueryTokens::load(&resolved.tokenizer, 1 << 20)?;
+            Some(std::sync::Arc::new(ModelExpander {
+                encoder,
+                tokens: all,
+            }))
+        } else {
+            None
+        };
+        index.enable_sparse(settings, std::sync::Arc::new(tokens), expander)?;
+        Ok(())
     }
 
     pub fn print_json(&self, v: &serde_json::Value) {
@@ -475,6 +551,12 @@ pub fn ingest(ctx: &Ctx, a: IngestArgs) -> Result<i32> {
         .clone()
         .unwrap_or_else(|| ctx.cfg.resolved_index_path());
     let index = QuarryIndex::open_or_create(&path, &ctx.cfg.analysis)?;
+    ctx.configure_index(&index)?;
+    let new_model = a
+        .sparse_model
+        .clone()
+        .or_else(|| (a.sparse || ctx.cfg.sparse.enabled).then(|| ctx.cfg.sparse.model.clone()));
+    ctx.attach_sparse(&index, true, new_model.as_deref())?;
     let pipeline = open_pipeline(ctx)?;
     let opts = IngestOptions {
         strict: a.strict,
@@ -490,7 +572,15 @@ pub fn ingest(ctx: &Ctx, a: IngestArgs) -> Result<i32> {
             .with_context(|| format!("cannot read {}", input.display()))?
             .len();
         let pb = ctx.progress(size, &input.display().to_string());
-        let r = ingest_file(&index, input, &pipeline, &opts, &|off| pb.set_position(off));
+        let started = std::time::Instant::now();
+        let r = ingest_file(&index, input, &pipeline, &opts, &|off, docs| {
+            pb.set_position(off);
+            let rate = docs as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            pb.set_message(format!(
+                "{} ({docs} docs, {rate:.1} docs/s)",
+                input.display()
+            ));
+        });
         pb.finish_and_clear();
         let r = r?;
         rejected += r.errors.len();
@@ -537,11 +627,19 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         .unwrap_or_else(|| ctx.cfg.resolved_index_path());
     let index = ctx.open_index(&path)?;
     let k = a.k.unwrap_or(ctx.cfg.search.k);
+    let mode: quarry_index::SearchMode = a
+        .mode
+        .as_deref()
+        .unwrap_or(&ctx.cfg.search.mode)
+        .parse()
+        .map_err(anyhow::Error::msg)?;
     let started = std::time::Instant::now();
-    let hits = index.search(&a.query, k)?;
+    let hits = index.search_mode(&a.query, k, mode, true)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     if ctx.json {
-        ctx.print_json(&serde_json::json!({"query": a.query, "k": k, "took_ms": ms, "hits": hits}));
+        ctx.print_json(
+            &serde_json::json!({"query": a.query, "k": k, "mode": mode, "took_ms": ms, "hits": hits}),
+        );
     } else {
         if hits.is_empty() {
             println!("no results for {:?}", a.query);

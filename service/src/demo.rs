@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         &corpus,
         &pipeline,
         &IngestOptions::default(),
-        &|_| {},
+        &|_, _| {},
     )?;
     println!(
         "indexed {} documents into {} in {:.2}s ({} rejected)",

@@ -11,7 +11,8 @@ use quarry_eval::report::{self, RunData};
 use quarry_eval::store::{git_revision, RunRecord, Store};
 use quarry_eval::types::{LinkPrediction, NerSentence, PerQuery};
 use quarry_index::bm25::Bm25Params;
-use quarry_index::{ingest_file, IngestOptions, QuarryIndex};
+use quarry_index::hybrid::HybridParams;
+use quarry_index::{ingest_file, IngestOptions, QuarryIndex, SearchMode};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,7 +22,7 @@ use std::time::Instant;
 pub enum EvalCommand {
     /// Retrieval on a BEIR directory: nDCG@k, Recall@100, MRR@k, MAP, P@k.
     #[command(
-        after_help = "Example: quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25 --json\nSystems: bm25 | bm25:k1=0.9,b=0.4 (sparse, hybrid and +rerank arrive with their issues)"
+        after_help = "Example: quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25 --json\nSystems: bm25 | bm25:k1=0.9,b=0.4 | sparse | hybrid | hybrid:fusion=rrf,bm25=1,sparse=1 (+rerank arrives with issue 7)"
     )]
     Retrieval(RetrievalArgs),
     /// Entity recognition: strict span+type P/R/F1, micro and per type (seqeval semantics),
@@ -231,6 +232,35 @@ pub fn run(ctx: &Ctx, cmd: EvalCommand) -> Result<i32> {
 pub enum RetrievalSystem {
     /// BM25 with parameters.
     Bm25(Bm25Params),
+    /// Inference-free learned sparse retrieval.
+    Sparse,
+    /// BM25 + sparse fusion; None = the config's parameters.
+    Hybrid(Option<HybridParams>),
+}
+
+impl RetrievalSystem {
+    /// Whether the corpus index needs sparse expansion.
+    pub fn needs_sparse(&self) -> bool {
+        !matches!(self, RetrievalSystem::Bm25(_))
+    }
+}
+
+fn key_values(args: &str) -> Result<Vec<(String, String)>> {
+    args.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .with_context(|| format!("bad system option '{kv}' (expected key=value)"))?;
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T> {
+    v.parse()
+        .ok()
+        .with_context(|| format!("bad number in '{k}={v}'"))
 }
 
 /// Parses `bm25` or `bm25:k1=0.9,b=0.4`.
@@ -255,15 +285,38 @@ pub fn parse_system(spec: &str) -> Result<RetrievalSystem> {
             }
             Ok(RetrievalSystem::Bm25(p))
         }
-        "sparse" | "hybrid" => bail!("system '{name}' is not available yet: learned sparse retrieval and hybrid fusion arrive with issue 6"),
+        "sparse" => {
+            if !args.trim().is_empty() {
+                bail!("system 'sparse' takes no options (the index's model and settings apply)");
+            }
+            Ok(RetrievalSystem::Sparse)
+        }
+        "hybrid" => {
+            let kv = key_values(args)?;
+            if kv.is_empty() {
+                return Ok(RetrievalSystem::Hybrid(None));
+            }
+            let mut p = HybridParams::default();
+            for (k, v) in &kv {
+                match k.as_str() {
+                    "fusion" => p.fusion = v.parse().map_err(anyhow::Error::msg)?,
+                    "bm25" => p.bm25_weight = num(k, v)?,
+                    "sparse" => p.sparse_weight = num(k, v)?,
+                    "k" => p.rrf_k = num(k, v)?,
+                    "depth" => p.depth = num(k, v)?,
+                    other => bail!("unknown hybrid option '{other}' (fusion, bm25, sparse, k, depth)"),
+                }
+            }
+            Ok(RetrievalSystem::Hybrid(Some(p)))
+        }
         s if s.contains("rerank") => bail!("system '{spec}' is not available yet: cross-encoder re-ranking arrives with issue 7"),
-        other => bail!("unknown retrieval system '{other}' (available: bm25, bm25:k1=X,b=Y)"),
+        other => bail!("unknown retrieval system '{other}' (available: bm25, bm25:k1=X,b=Y, sparse, hybrid, hybrid:fusion=rrf|linear,bm25=W,sparse=W,k=K,depth=N)"),
     }
 }
 
 /// Builds (or reuses) the index of a BEIR corpus under `<home>/eval-indexes/`, keyed by the
 /// corpus path, size and modification time.
-fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
+fn corpus_index(ctx: &Ctx, corpus: &Path, sparse: bool) -> Result<(QuarryIndex, f64)> {
     let meta = std::fs::metadata(corpus).with_context(|| format!("read {}", corpus.display()))?;
     let canon = std::fs::canonicalize(corpus)?;
     let mtime = meta
@@ -273,8 +326,13 @@ fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     // The pipeline shapes what is indexed, so it is part of the key too.
+    let sparse_key = if sparse {
+        format!("|sparse:{:?}", ctx.cfg.sparse)
+    } else {
+        String::new()
+    };
     let key = format!(
-        "{}|{}|{}|schema{}|{:?}|{:?}",
+        "{}|{}|{}|schema{}|{:?}|{:?}{sparse_key}",
         canon.display(),
         meta.len(),
         mtime,
@@ -293,6 +351,9 @@ fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
         let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let index = QuarryIndex::open_or_create(&tmp, &ctx.cfg.analysis)?;
+        if sparse {
+            ctx.attach_sparse(&index, true, Some(&ctx.cfg.sparse.model))?;
+        }
         let pipeline = crate::cli::open_pipeline(ctx)?;
         let size = meta.len();
         let pb = ctx.progress(size, "indexing corpus");
@@ -300,7 +361,7 @@ fn corpus_index(ctx: &Ctx, corpus: &Path) -> Result<(QuarryIndex, f64)> {
             commit_every: usize::MAX,
             ..Default::default()
         };
-        let r = ingest_file(&index, corpus, &pipeline, &opts, &|o| pb.set_position(o));
+        let r = ingest_file(&index, corpus, &pipeline, &opts, &|o, _| pb.set_position(o));
         pb.finish_and_clear();
         let r = r?;
         if !r.errors.is_empty() {
@@ -351,8 +412,17 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     let name = dataset_name(&a.beir, &a.split);
     let mut store = open_store(ctx, &a.store)?;
     store.import_beir(&name, &ds, &a.beir.display().to_string())?;
-    let (index, index_s) = corpus_index(ctx, &a.beir.join("corpus.jsonl"))?;
-    let RetrievalSystem::Bm25(params) = system;
+    let (index, index_s) = corpus_index(ctx, &a.beir.join("corpus.jsonl"), system.needs_sparse())?;
+    let (mode, params) = match &system {
+        RetrievalSystem::Bm25(p) => (SearchMode::Bm25, *p),
+        RetrievalSystem::Sparse => (SearchMode::Sparse, index.bm25_params()),
+        RetrievalSystem::Hybrid(h) => {
+            if let Some(h) = h {
+                index.set_hybrid_params(*h);
+            }
+            (SearchMode::Hybrid, index.bm25_params())
+        }
+    };
     index.set_bm25_params(params);
 
     let queries = ds.queries_with_qrels();
@@ -366,7 +436,7 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     let t = Instant::now();
     let mut run = quarry_eval::types::Run::new();
     for q in &queries {
-        let hits = index.search_ids(&q.text, depth)?;
+        let hits = index.search_ids_mode(&q.text, depth, mode)?;
         run.insert(
             q.id.clone(),
             hits.into_iter().map(|(d, s)| (d, s as f64)).collect(),
@@ -384,10 +454,16 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
         "load_s": load_s, "index_s": index_s, "search_s": search_s,
         "queries_per_s": queries.len() as f64 / search_s.max(1e-9),
     });
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "k1": round6(params.k1), "b": round6(params.b), "depth": depth, "split": a.split,
         "analyzer": "quarry_en+quarry_zh", "averaging": res.averaging,
     });
+    if let Some(st) = index.sparse_state() {
+        config["sparse"] = serde_json::to_value(&st.settings)?;
+    }
+    if mode == SearchMode::Hybrid {
+        config["hybrid"] = serde_json::to_value(index.hybrid_params())?;
+    }
     let id = store.save_run(&RunRecord {
         timings: timings.clone(),
         ranked: Some(run.clone()),

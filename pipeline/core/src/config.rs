@@ -64,6 +64,8 @@ pub struct QuarryConfig {
     pub models: ModelsConfig,
     /// Search defaults.
     pub search: SearchConfig,
+    /// Learned sparse expansion at ingestion.
+    pub sparse: SparseConfig,
 }
 
 /// Index location and writer settings.
@@ -167,6 +169,18 @@ pub struct SearchConfig {
     pub bm25_k1: f32,
     /// BM25 length normalization (Pyserini's BEIR baseline: 0.4).
     pub bm25_b: f32,
+    /// Default search mode: `bm25`, `sparse` or `hybrid`.
+    pub mode: String,
+    /// Hybrid fusion: `linear` (min-max normalized weighted sum) or `rrf`.
+    pub fusion: String,
+    /// Hybrid weight of BM25.
+    pub bm25_weight: f32,
+    /// Hybrid weight of learned sparse.
+    pub sparse_weight: f32,
+    /// RRF rank offset.
+    pub rrf_k: f32,
+    /// Results of each list that hybrid fusion considers.
+    pub hybrid_depth: usize,
 }
 
 impl Default for SearchConfig {
@@ -175,6 +189,43 @@ impl Default for SearchConfig {
             k: 10,
             bm25_k1: 0.9,
             bm25_b: 0.4,
+            mode: "bm25".into(),
+            fusion: "linear".into(),
+            bm25_weight: 0.3,
+            sparse_weight: 0.7,
+            rrf_k: 60.0,
+            hybrid_depth: 100,
+        }
+    }
+}
+
+/// Learned sparse expansion of documents at ingestion (inference-free queries).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SparseConfig {
+    /// Expand documents of new indexes (`quarry ingest --sparse` does it for one run).
+    pub enabled: bool,
+    /// Sparse encoder: a manifest id[:variant] or a model directory.
+    pub model: String,
+    /// Quantization step of document weights (impact = round(w / step), at most 255).
+    pub quant_step: f32,
+    /// Keep at most this many terms per document; 0 = all.
+    pub max_terms: usize,
+    /// Drop weights at or below this.
+    pub min_weight: f32,
+    /// Query IDF: `corpus` or the path of an OpenSearch idf.json.
+    pub idf: String,
+}
+
+impl Default for SparseConfig {
+    fn default() -> Self {
+        SparseConfig {
+            enabled: false,
+            model: "splade-tiny".into(),
+            quant_step: 0.02,
+            max_terms: 0,
+            min_weight: 0.0,
+            idf: "corpus".into(),
         }
     }
 }
