@@ -5,6 +5,7 @@
 //! * `sparse`: inference-free sparse, MaxScore (`quarry_index::sparse::top_k`),
 //! * `sparse-exhaustive`: the same scores without pruning (every matching document),
 //! * `sparse-topdocs`: `SparseQuery` through tantivy's `TopDocs` collector,
+//! * `sparse-query-only`, `bm25-query-only`: building the query alone (tokenization, IDF),
 //! * `hybrid`: BM25 (Quarry's k1/b) + sparse, fused,
 //! * `brute-force` (with `--brute N`, first N queries): dot products over stored vectors.
 //!
@@ -92,6 +93,8 @@ fn main() -> Result<()> {
         "sparse",
         "sparse-exhaustive",
         "sparse-topdocs",
+        "sparse-query-only",
+        "bm25-query-only",
         "hybrid",
         "brute-force",
     ];
@@ -121,6 +124,12 @@ fn main() -> Result<()> {
                     "sparse-topdocs" => {
                         let sq: SparseQuery = idx.sparse_query(q)?;
                         let _ = searcher.search(&sq, &TopDocs::with_limit(k))?;
+                    }
+                    "sparse-query-only" => {
+                        let _ = idx.sparse_query(q)?;
+                    }
+                    "bm25-query-only" => {
+                        let _ = QuarryIndex::query_from_terms(&idx.weighted_terms(q)?);
                     }
                     "hybrid" => {
                         let _ = idx.ranked(q, k, SearchMode::Hybrid)?;

@@ -317,13 +317,17 @@ impl QuarryIndex {
         settings.validate()?;
         if let Some(p) = &self.path {
             match sparse::SparseSettings::load(p)? {
-                Some(old) if old != settings => {
+                Some(old) if !old.same_encoding(&settings) => {
                     return Err(IndexError::Query(format!(
                         "the index at {} was expanded with {:?}; it cannot take {:?} (ingest into a new index)",
                         p.display(),
                         old,
                         settings
                     )))
+                }
+                Some(old) if old.idf != settings.idf => {
+                    // the query-side idf is not part of the encoding: record the new choice
+                    settings.save(p)?;
                 }
                 Some(_) => {}
                 None => {
@@ -362,9 +366,16 @@ impl QuarryIndex {
             return Ok(());
         };
         let searcher = self.searcher();
-        state.bounds.retain_segments(&searcher);
-        let table = if state.settings.idf == "corpus" {
-            sparse::IdfTable::from_searcher(&searcher, self.fields.wp)?
+        state.bounds.warm(&searcher, self.fields.sparse)?;
+        let table = if let Some(formula) = match state.settings.idf.as_str() {
+            "corpus" => Some(sparse::IdfFormula::Bm25),
+            "corpus-log" => Some(sparse::IdfFormula::Log),
+            _ => None,
+        } {
+            sparse::IdfTable {
+                formula,
+                ..sparse::IdfTable::from_searcher(&searcher, self.fields.wp)?
+            }
         } else {
             let t = state.tokenizer.clone();
             sparse::IdfTable::from_idf_json(Path::new(&state.settings.idf), |s| t.token_id(s))?

@@ -20,14 +20,17 @@
 //! upper bound `qw * max code in the segment`; the terms whose summed bounds cannot beat the
 //! current k-th score are *non-essential*: they are never iterated, only probed (`seek`) for
 //! documents the essential terms produce, and the probe stops as soon as the remaining bounds
-//! cannot lift the document over the threshold. Per-segment maximum codes are computed once
-//! per segment and cached ([`BoundsCache`]).
+//! cannot lift the document over the threshold. The essential lists are accumulated
+//! term-at-a-time inside windows of 4,096 document ids (tantivy's buffered union does the
+//! same), which on small segments is far cheaper than a k-way merge per document; the
+//! essential set is re-derived from the threshold at every window. Per-segment maxima are
+//! computed once per segment when the reader reloads and cached ([`BoundsCache`]).
 
 use crate::IndexError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tantivy::index::SegmentId;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
@@ -53,8 +56,9 @@ pub struct SparseSettings {
     pub max_terms: usize,
     /// Drop weights at or below this before quantizing.
     pub min_weight: f32,
-    /// Where query IDF comes from: `corpus` (document frequencies of the tokenized corpus)
-    /// or a path to an OpenSearch-style `idf.json` (token -> idf).
+    /// Where query IDF comes from: `corpus` (BM25's idf over document frequencies of the
+    /// tokenized corpus), `corpus-log` (`ln(N / df)`), or a path to an OpenSearch-style
+    /// `idf.json` (token -> idf). A query-time choice: it can change without re-ingesting.
     pub idf: String,
 }
 
@@ -97,6 +101,15 @@ impl SparseSettings {
             &dir.join(SETTINGS_FILE),
             &serde_json::to_vec_pretty(self).expect("settings serialize"),
         )
+    }
+
+    /// Whether two settings expand and quantize documents the same way (everything but the
+    /// query-side `idf`).
+    pub fn same_encoding(&self, other: &SparseSettings) -> bool {
+        self.model == other.model
+            && self.quant_step == other.quant_step
+            && self.max_terms == other.max_terms
+            && self.min_weight == other.min_weight
     }
 
     /// Checks the values.
@@ -229,6 +242,20 @@ pub struct IdfTable {
     pub df: BTreeMap<u32, u64>,
     /// Explicit idf per token id (model tables); when non-empty it is used instead of `df`.
     pub explicit: BTreeMap<u32, f32>,
+    /// Corpus formula: `bm25` (default) or `log`.
+    #[serde(default)]
+    pub formula: IdfFormula,
+}
+
+/// How a corpus table turns document frequencies into idf.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IdfFormula {
+    /// `ln(1 + (N - df + 0.5) / (df + 0.5))` (Lucene's BM25 idf).
+    #[default]
+    Bm25,
+    /// `ln(N / df)`, with `df` at least 0.5 (unseen tokens).
+    Log,
 }
 
 impl IdfTable {
@@ -239,6 +266,7 @@ impl IdfTable {
             num_docs,
             df,
             explicit: BTreeMap::new(),
+            formula: IdfFormula::Bm25,
         }
     }
 
@@ -264,6 +292,7 @@ impl IdfTable {
             num_docs: 0,
             df: BTreeMap::new(),
             explicit,
+            formula: IdfFormula::Bm25,
         })
     }
 
@@ -275,7 +304,10 @@ impl IdfTable {
         }
         let n = self.num_docs as f64;
         let df = (self.df.get(&token).copied().unwrap_or(0) as f64).min(n);
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln() as f32
+        match self.formula {
+            IdfFormula::Bm25 => (1.0 + (n - df + 0.5) / (df + 0.5)).ln() as f32,
+            IdfFormula::Log => (n.max(1.0) / df.max(0.5)).ln().max(0.0) as f32,
+        }
     }
 
     /// Quantized query weights of unique token ids (zero weights dropped).
@@ -350,11 +382,18 @@ impl IdfTable {
     }
 }
 
-/// Per-segment maximum impact code of each token, computed once per segment (segments are
-/// immutable) and reused by every query.
+/// Per-segment maximum impact code of every token, computed once per segment (segments are
+/// immutable: one pass over the segment's `sparse` postings) and shared by every query.
 #[derive(Default)]
 pub struct BoundsCache {
-    inner: Mutex<HashMap<(SegmentId, u32), u32>>,
+    inner: std::sync::RwLock<HashMap<SegmentId, Arc<SegmentBounds>>>,
+}
+
+/// A segment's bounds: per token, the maximum code in the segment.
+#[derive(Debug, Default)]
+pub struct SegmentBounds {
+    /// token -> maximum code
+    pub terms: HashMap<u32, u32>,
 }
 
 impl std::fmt::Debug for BoundsCache {
@@ -364,42 +403,63 @@ impl std::fmt::Debug for BoundsCache {
 }
 
 impl BoundsCache {
-    /// The largest code of `token` in `seg` (0 when absent), scanning its postings once.
-    fn max_code(&self, seg: &SegmentReader, field: Field, token: u32) -> tantivy::Result<u32> {
-        let key = (seg.segment_id(), token);
-        if let Some(&m) = self
+    /// The maximum code of every token of `field` in `seg`.
+    pub fn segment(
+        &self,
+        seg: &SegmentReader,
+        field: Field,
+    ) -> tantivy::Result<Arc<SegmentBounds>> {
+        if let Some(m) = self
             .inner
-            .lock()
+            .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+            .get(&seg.segment_id())
         {
-            return Ok(m);
+            return Ok(m.clone());
         }
-        let mut m = 0;
-        if let Some(mut p) = postings(seg, field, token)? {
+        let inv = seg.inverted_index(field)?;
+        let mut out = SegmentBounds::default();
+        let mut stream = inv.terms().stream()?;
+        while stream.advance() {
+            let Some(token) = std::str::from_utf8(stream.key())
+                .ok()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let mut p =
+                inv.read_postings_from_terminfo(stream.value(), IndexRecordOption::WithFreqs)?;
+            let mut m = 0;
             while p.doc() != TERMINATED {
                 m = m.max(p.term_freq());
                 p.advance();
             }
+            out.terms.insert(token, m);
         }
+        let out = Arc::new(out);
         self.inner
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, m);
-        Ok(m)
+            .insert(seg.segment_id(), out.clone());
+        Ok(out)
     }
 
-    /// Drops the entries of segments that are no longer in `searcher`.
-    pub fn retain_segments(&self, searcher: &Searcher) {
+    /// Computes the bounds of every segment of `searcher` not yet known and drops the entries
+    /// of segments that are gone (called on reload, so queries never pay for it).
+    pub fn warm(&self, searcher: &Searcher, field: Field) -> tantivy::Result<()> {
         let live: std::collections::HashSet<SegmentId> = searcher
             .segment_readers()
             .iter()
             .map(|s| s.segment_id())
             .collect();
         self.inner
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|k, _| live.contains(&k.0));
+            .retain(|k, _| live.contains(k));
+        for seg in searcher.segment_readers() {
+            self.segment(seg, field)?;
+        }
+        Ok(())
     }
 }
 
@@ -467,12 +527,16 @@ struct TermCursor {
 impl SparseQuery {
     fn cursors(&self, seg: &SegmentReader, with_bounds: bool) -> tantivy::Result<Vec<TermCursor>> {
         let mut out = Vec::with_capacity(self.terms.len());
+        let bounds = if with_bounds {
+            Some(self.bounds.segment(seg, self.field)?)
+        } else {
+            None
+        };
         for &(t, w) in &self.terms {
             if let Some(p) = postings(seg, self.field, t)? {
-                let bound = if with_bounds {
-                    w as u64 * self.bounds.max_code(seg, self.field, t)? as u64
-                } else {
-                    0
+                let bound = match &bounds {
+                    Some(b) => w as u64 * b.terms.get(&t).copied().unwrap_or(MAX_CODE) as u64,
+                    None => 0,
                 };
                 out.push(TermCursor {
                     postings: p,
@@ -502,49 +566,70 @@ impl SparseQuery {
             prefix.push(acc);
         }
         let alive = seg.alive_bitset();
+        // Essential lists are accumulated term-at-a-time inside windows of WINDOW document
+        // ids (tight loops over each list instead of a k-way merge per document, as
+        // tantivy's buffered union does); candidates are then taken in document order and
+        // completed with the non-essential terms.
+        let mut scores = vec![0u64; WINDOW as usize];
+        let mut marks = vec![0u64; WINDOW as usize / 64];
         loop {
             // Terms 0..first are non-essential: together they cannot beat the threshold.
             let first = prefix.partition_point(|&p| p <= threshold);
             if first == terms.len() {
                 break;
             }
-            let doc = terms[first..]
+            let base = terms[first..]
                 .iter()
                 .map(|t| t.postings.doc())
                 .min()
                 .unwrap_or(TERMINATED);
-            if doc == TERMINATED {
+            if base == TERMINATED {
                 break;
             }
-            let mut score = 0u64;
+            let end = base.saturating_add(WINDOW);
             for t in &mut terms[first..] {
-                if t.postings.doc() == doc {
-                    score += t.weight * t.postings.term_freq() as u64;
-                    t.postings.advance();
+                let mut d = t.postings.doc();
+                while d < end {
+                    let o = (d - base) as usize;
+                    scores[o] += t.weight * t.postings.term_freq() as u64;
+                    marks[o / 64] |= 1 << (o % 64);
+                    d = t.postings.advance();
                 }
             }
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
-            }
-            for i in (0..first).rev() {
-                if score + prefix[i] <= threshold {
-                    break;
+            for w in 0..marks.len() {
+                let mut bits = std::mem::take(&mut marks[w]);
+                while bits != 0 {
+                    let o = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let doc = base + o as DocId;
+                    let mut score = std::mem::take(&mut scores[o]);
+                    if alive.is_some_and(|a| !a.is_alive(doc)) {
+                        continue;
+                    }
+                    for i in (0..first).rev() {
+                        if score + prefix[i] <= threshold {
+                            break;
+                        }
+                        let t = &mut terms[i];
+                        if t.postings.doc() < doc {
+                            t.postings.seek(doc);
+                        }
+                        if t.postings.doc() == doc {
+                            score += t.weight * t.postings.term_freq() as u64;
+                        }
+                    }
+                    if score > threshold {
+                        threshold = accept(doc, score);
+                    }
                 }
-                let t = &mut terms[i];
-                if t.postings.doc() < doc {
-                    t.postings.seek(doc);
-                }
-                if t.postings.doc() == doc {
-                    score += t.weight * t.postings.term_freq() as u64;
-                }
-            }
-            if score > threshold {
-                threshold = accept(doc, score);
             }
         }
         Ok(())
     }
 }
+
+/// Document ids per accumulation window of [`SparseQuery::maxscore_segment`].
+const WINDOW: DocId = 4096;
 
 impl Weight for SparseQuery {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {

@@ -297,3 +297,34 @@ fn sparse_search_without_expansion_is_a_clear_error() {
     let err = idx.sparse_query("liver").unwrap_err().to_string();
     assert!(err.contains("--sparse"), "{err}");
 }
+
+#[test]
+fn many_windows_and_segments_equal_brute_force() {
+    // more than two 4,096-document accumulation windows per segment, with deletions
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let docs: Vec<Document> = (0..9500)
+        .map(|i| {
+            let n = 1 + (next() % 12) as usize;
+            let picks: Vec<usize> = (0..n).map(|_| (next() % 24) as usize).collect();
+            doc_from(i, &picks)
+        })
+        .collect();
+    let idx = index_with(&docs, 2);
+    let ids: Vec<String> = (0..9500).step_by(7).map(|i| format!("d{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    idx.delete_documents(&refs, 50 << 20).unwrap();
+    for q in 0..40 {
+        let n = 1 + (next() % 7) as usize;
+        let text: Vec<&str> = (0..n).map(|_| VOCAB[(next() % 24) as usize]).collect();
+        for k in [1, 10, 100] {
+            check(&idx, &text.join(" "), k);
+        }
+        let _ = q;
+    }
+}

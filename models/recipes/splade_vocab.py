@@ -17,7 +17,15 @@ Calibrate on text that is NOT the evaluation corpus: the committed list
 (models/recipes/splade_tiny_head_ids.json) was computed on the Inspec and SemEval-2010
 abstracts/papers, the 500N-KPCrowd news stories and the GAP Wikipedia snippets, and was then
 checked on SciFact (a domain it never saw): see BENCHMARKS.md.
-The output JSON also records how many texts saw each kept row, so a list can be audited.
+With --audit the output also records how many texts saw each kept row and its largest weight.
+
+Rebuild the committed list (D=../shared/data; the model from `quarry models fetch`):
+
+    python models/recipes/splade_vocab.py --onnx ~/.cache/quarry/models/splade-tiny/model.onnx \
+        --tokenizer ~/.cache/quarry/models/splade-tiny/tokenizer.json \
+        --out models/recipes/splade_tiny_head.json --max-texts 2000 --calib \
+        $D/keyphrase/Inspec/docsutf8 $D/keyphrase/SemEval2010/docsutf8 \
+        $D/keyphrase/500N-KPCrowd-v1.1/docsutf8 $D/coref/gap/gap-development.tsv
 """
 import argparse
 import csv
@@ -76,6 +84,7 @@ def main():
                     help="a row counts as live on a text when its weight exceeds this (default 0)")
     ap.add_argument("--min-texts", type=int, default=1, help="keep rows live on at least this many texts")
     ap.add_argument("--max-len", type=int, default=256)
+    ap.add_argument("--audit", action="store_true", help="also write per-row text counts and maximum weights")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
@@ -91,7 +100,8 @@ def main():
                 texts.append(t)
             if len(texts) - n0 >= a.max_texts:
                 break
-        sources[os.path.basename(src.rstrip("/"))] = len(texts) - n0
+        name = "/".join(os.path.normpath(src).split(os.sep)[-2:])
+        sources[name] = len(texts) - n0
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads
     so.inter_op_num_threads = 1
@@ -123,9 +133,15 @@ def main():
         if token in ("[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]") or (token.startswith("[unused") and token.endswith("]")):
             special.add(i)
     keep = [i for i in range(vocab) if seen[i] >= a.min_texts and i not in special]
-    json.dump({"ids": keep, "vocab": vocab, "threshold": a.threshold, "texts": len(texts), "sources": sources,
-               "min_texts": a.min_texts,
-               "seen": [int(seen[i]) for i in keep], "max_weight": [round(float(top[i]), 4) for i in keep]}, open(a.out, "w"), separators=(",", ":"))
+    out = {"about": "MLM head rows kept by bert_onnx.py --head-ids: vocabulary ids whose SPLADE weight "
+                    "exceeded the threshold on at least min_texts calibration texts (splade_vocab.py); "
+                    "special tokens excluded",
+           "vocab": vocab, "threshold": a.threshold, "min_texts": a.min_texts, "texts": len(texts),
+           "sources": sources, "ids": keep}
+    if a.audit:
+        out["seen"] = [int(seen[i]) for i in keep]
+        out["max_weight"] = [round(float(top[i]), 4) for i in keep]
+    json.dump(out, open(a.out, "w"), separators=(",", ":"))
     print(f"splade_vocab.py: kept {len(keep)} of {vocab} rows ({len(texts)} texts, {time.time() - t0:.0f}s) -> {a.out}",
           file=sys.stderr)
 

@@ -392,6 +392,13 @@ impl Fetcher<'_> {
         for a in recipe {
             material.push('\0');
             material.push_str(a);
+            if let Some(name) = a.strip_prefix("{recipes}/") {
+                // a data file shipped with the recipes (e.g. a head restriction list)
+                if let Some((_, body)) = RECIPES.iter().find(|(n, _)| *n == name) {
+                    material.push('=');
+                    material.push_str(&sha256_bytes(body.as_bytes()));
+                }
+            }
             if let Some(name) = a.strip_prefix("{src}/") {
                 let h = m
                     .files

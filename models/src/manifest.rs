@@ -14,6 +14,10 @@ pub const REQUIREMENTS: &str = include_str!("../requirements.txt");
 pub const RECIPES: &[(&str, &str)] = &[
     ("bert_onnx.py", include_str!("../recipes/bert_onnx.py")),
     ("quantize.py", include_str!("../recipes/quantize.py")),
+    (
+        "splade_tiny_head.json",
+        include_str!("../recipes/splade_tiny_head.json"),
+    ),
 ];
 
 /// The whole manifest.

@@ -329,7 +329,7 @@ mod tests {
     fn missing_models_say_how_to_get_them() {
         let dir = tempfile::tempdir().unwrap();
         let reg = Registry::new(Manifest::builtin(), ModelHome::new(dir.path()));
-        assert_eq!(reg.names().len(), 4);
+        assert_eq!(reg.names().len(), 6);
         let err = reg
             .resolve(
                 &"all-minilm-l6-v2".parse().unwrap(),

@@ -234,6 +234,19 @@ impl QueryTokens {
             .collect())
     }
 
+    /// Unique token ids of one text, sorted (the query path: no batch machinery).
+    pub fn unique_ids_one(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let mut ids: Vec<u32> = self
+            .tokenizer
+            .encode_one(text)?
+            .into_iter()
+            .filter(|i| !self.special.contains(i))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// The tokenizer.
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer

@@ -69,6 +69,18 @@ impl TextTokenizer {
             .collect())
     }
 
+    /// Token ids of one text (with special tokens), on the calling thread: no batch
+    /// machinery, for latency-sensitive callers such as query tokenization.
+    pub fn encode_one(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        self.inner
+            .encode(text, true)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| ModelError::Tokenizer {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })
+    }
+
     /// The text of a token id.
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)

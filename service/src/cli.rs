@@ -310,9 +310,18 @@ impl Ctx {
         use quarry_models::sparse::{QueryTokens, SparseEncoder, SparsePruning};
         let c = &self.cfg.sparse;
         let settings = match (index.stored_sparse_settings()?, new_model) {
-            (Some(s), _) => s,
+            // the index fixes the encoding; the query-side idf comes from the config
+            (Some(s), _) => SparseSettings {
+                idf: c.idf.clone(),
+                ..s
+            },
             (None, Some(model)) if for_ingest => SparseSettings {
-                model: model.to_string(),
+                // the resolved name (`splade-tiny:head-int8`), so that a later change of the
+                // manifest's default variant cannot mix two encoders in one index
+                model: self
+                    .registry(None)?
+                    .resolve(&model.parse()?, Family::SparseEncoder)?
+                    .name,
                 quant_step: c.quant_step,
                 max_terms: c.max_terms,
                 min_weight: c.min_weight,

@@ -327,7 +327,27 @@ fn corpus_index(ctx: &Ctx, corpus: &Path, sparse: bool) -> Result<(QuarryIndex, 
         .unwrap_or(0);
     // The pipeline shapes what is indexed, so it is part of the key too.
     let sparse_key = if sparse {
-        format!("|sparse:{:?}", ctx.cfg.sparse)
+        // the resolved encoder file too: a new default variant or a rebuilt model is a new index
+        let r = ctx.registry(None)?.resolve(
+            &ctx.cfg.sparse.model.parse()?,
+            quarry_models::Family::SparseEncoder,
+        )?;
+        let m = std::fs::metadata(&r.onnx).with_context(|| format!("read {}", r.onnx.display()))?;
+        let mt = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        let c = &ctx.cfg.sparse; // idf is query-side: not part of the key
+        format!(
+            "|sparse:{}|{}|{}|{}|{}|{}|{:?}",
+            c.model,
+            c.quant_step,
+            c.max_terms,
+            c.min_weight,
+            r.name,
+            m.len(),
+            mt
+        )
     } else {
         String::new()
     };
