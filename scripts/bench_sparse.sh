@@ -59,7 +59,11 @@ time.perf_counter = pc
 sys.argv = sys.argv[1:]
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    try:
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    except SystemExit as e:
+        if e.code:
+            raise
 d = json.loads(buf.getvalue().strip().splitlines()[-1])
 d["cpu_seconds"] = round(calls[-1][1] - calls[-2][1], 3)
 print(json.dumps(d))

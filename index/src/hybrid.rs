@@ -53,8 +53,8 @@ impl Default for HybridParams {
     fn default() -> Self {
         HybridParams {
             fusion: Fusion::Linear,
-            bm25_weight: 0.3,
-            sparse_weight: 0.7,
+            bm25_weight: 0.6,
+            sparse_weight: 0.4,
             rrf_k: 60.0,
             depth: 100,
         }
