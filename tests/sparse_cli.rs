@@ -31,6 +31,17 @@ fn scifact_jsonl(dir: &Path, n: usize) -> std::path::PathBuf {
     out
 }
 
+/// Runs a command that must succeed and print JSON.
+fn json_ok(cmd: &mut Command, what: &str) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The checkpoint line recorded in the index's last commit, if any.
 fn committed_line(index: &Path) -> u64 {
     std::fs::read_to_string(index.join("meta.json"))
@@ -93,17 +104,7 @@ fn sparse_ingestion_survives_sigkill_and_resumes_exactly_once() {
     let killed_at = committed_line(&index);
     assert!(killed_at < n as u64);
 
-    let out = quarry()
-        .args(args(&["--resume"]))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_ok(quarry().args(args(&["--resume"])).arg("--json"), "resume");
     let r = &report["reports"][0];
     assert_eq!(r["resumed_after_line"].as_u64(), Some(killed_at));
     assert_eq!(report["total_docs"].as_u64(), Some(n as u64), "{report}");
@@ -145,25 +146,14 @@ fn sparse_ingestion_survives_sigkill_and_resumes_exactly_once() {
 
     // the three modes answer, with the sparse model's tokenizer only
     for mode in ["bm25", "sparse", "hybrid"] {
-        let out = quarry()
-            .args(["search", "--index"])
-            .arg(&index)
-            .args([
-                "--mode",
-                mode,
-                "-k",
-                "5",
-                "--json",
-                "diffusion MRI of the newborn brain",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{mode}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let v = json_ok(
+            quarry()
+                .args(["search", "--index"])
+                .arg(&index)
+                .args(["--mode", mode, "-k", "5", "--json"])
+                .arg("diffusion MRI of the newborn brain"),
+            mode,
         );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["mode"], mode);
         let hits = v["hits"].as_array().unwrap();
         assert_eq!(hits.len(), 5, "{mode}: {v}");

@@ -180,6 +180,11 @@ pub fn decode_impacts(b: &[u8]) -> Impacts {
         .collect()
 }
 
+/// The token id of a `sparse`/`wp` term (None for anything else).
+fn token_of(term: &[u8]) -> Option<u32> {
+    std::str::from_utf8(term).ok()?.parse().ok()
+}
+
 /// The term text of a token id in the `sparse` and `wp` fields.
 pub fn token_text(id: u32) -> String {
     id.to_string()
@@ -348,10 +353,7 @@ impl IdfTable {
             })?;
             let alive = seg.alive_bitset();
             while stream.advance() {
-                let Some(token) = std::str::from_utf8(stream.key())
-                    .ok()
-                    .and_then(|s| s.parse::<u32>().ok())
-                else {
+                let Some(token) = token_of(stream.key()) else {
                     continue;
                 };
                 let n = match alive {
@@ -421,10 +423,7 @@ impl BoundsCache {
         let mut out = SegmentBounds::default();
         let mut stream = inv.terms().stream()?;
         while stream.advance() {
-            let Some(token) = std::str::from_utf8(stream.key())
-                .ok()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
+            let Some(token) = token_of(stream.key()) else {
                 continue;
             };
             let mut p =
@@ -596,8 +595,8 @@ impl SparseQuery {
                     d = t.postings.advance();
                 }
             }
-            for w in 0..marks.len() {
-                let mut bits = std::mem::take(&mut marks[w]);
+            for (w, word) in marks.iter_mut().enumerate() {
+                let mut bits = std::mem::take(word);
                 while bits != 0 {
                     let o = w * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
@@ -770,11 +769,14 @@ pub struct ExactHit {
     pub addr: DocAddress,
 }
 
+/// (score, (segment, doc)) ordered so that the heap's top is the worst hit.
+type HeapEntry = std::cmp::Reverse<(u64, std::cmp::Reverse<(u32, u32)>)>;
+
 /// Keeps the k best hits; order: higher score, then lower address.
 struct TopK {
     k: usize,
     // min-heap on (units, Reverse(addr)) = the worst hit on top
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, std::cmp::Reverse<(u32, u32)>)>>,
+    heap: std::collections::BinaryHeap<HeapEntry>,
 }
 
 impl TopK {
@@ -921,11 +923,14 @@ pub trait QueryTokenizer: Send + Sync {
     fn token_id(&self, token: &str) -> Option<u32>;
 }
 
+/// One document's expansion: the weighted sparse vector and the unique token ids of its text.
+pub type Expansion = (Vec<(u32, f32)>, Vec<u32>);
+
 /// Expands documents at ingestion: a weighted sparse vector per text plus the unique token
 /// ids of the text (for the document frequencies behind query IDF).
 pub trait Expander: Send + Sync {
     /// One `(vector, unique token ids)` per text, in order.
-    fn expand(&self, texts: &[&str]) -> Result<Vec<(Vec<(u32, f32)>, Vec<u32>)>, String>;
+    fn expand(&self, texts: &[&str]) -> Result<Vec<Expansion>, String>;
     /// The model's name (checked against the index's settings).
     fn name(&self) -> String;
 }
@@ -951,7 +956,7 @@ pub struct ModelExpander {
 }
 
 impl Expander for ModelExpander {
-    fn expand(&self, texts: &[&str]) -> Result<Vec<(Vec<(u32, f32)>, Vec<u32>)>, String> {
+    fn expand(&self, texts: &[&str]) -> Result<Vec<Expansion>, String> {
         let vecs = self.encoder.encode(texts).map_err(|e| e.to_string())?;
         let ids = self.tokens.unique_ids(texts).map_err(|e| e.to_string())?;
         Ok(vecs.into_iter().zip(ids).collect())

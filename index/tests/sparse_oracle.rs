@@ -47,7 +47,7 @@ impl QueryTokenizer for WordTokens {
 struct ToyExpander;
 
 impl Expander for ToyExpander {
-    fn expand(&self, texts: &[&str]) -> Result<Vec<(Vec<(u32, f32)>, Vec<u32>)>, String> {
+    fn expand(&self, texts: &[&str]) -> Result<Vec<sparse::Expansion>, String> {
         Ok(texts
             .iter()
             .map(|t| {
@@ -69,8 +69,8 @@ impl Expander for ToyExpander {
     }
 }
 
-fn index_with(docs: &[Document], segments: usize) -> QuarryIndex {
-    let idx = QuarryIndex::in_memory(&AnalysisConfig::default()).unwrap();
+/// Attaches the toy tokenizer and expander.
+fn attach_toy(idx: &QuarryIndex) {
     idx.enable_sparse(
         SparseSettings {
             model: "toy".into(),
@@ -80,6 +80,11 @@ fn index_with(docs: &[Document], segments: usize) -> QuarryIndex {
         Some(Arc::new(ToyExpander)),
     )
     .unwrap();
+}
+
+fn index_with(docs: &[Document], segments: usize) -> QuarryIndex {
+    let idx = QuarryIndex::in_memory(&AnalysisConfig::default()).unwrap();
+    attach_toy(&idx);
     let per = docs.len().div_ceil(segments.max(1)).max(1);
     for chunk in docs.chunks(per) {
         idx.add_documents(chunk, 20 << 20).unwrap();
@@ -249,15 +254,7 @@ fn index_directory_keeps_settings_and_idf() {
     let cfg = AnalysisConfig::default();
     {
         let idx = QuarryIndex::open_or_create(dir.path(), &cfg).unwrap();
-        idx.enable_sparse(
-            SparseSettings {
-                model: "toy".into(),
-                ..Default::default()
-            },
-            Arc::new(WordTokens),
-            Some(Arc::new(ToyExpander)),
-        )
-        .unwrap();
+        attach_toy(&idx);
         idx.add_documents(&[doc_from(0, &[0, 1, 2]), doc_from(1, &[3, 4])], 20 << 20)
             .unwrap();
     }
