@@ -525,7 +525,7 @@ fn eval_retrieval_on_scifact_matches_its_trec_run_and_is_stored() {
             "--split",
             "train",
             "--system",
-            "sparse",
+            "hybrid+rerank",
             "--beir",
         ])
         .arg(&scifact)
@@ -534,7 +534,7 @@ fn eval_retrieval_on_scifact_matches_its_trec_run_and_is_stored() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("issue 6"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("issue 7"), "{}", stderr(&o));
 }
 
 #[test]

@@ -339,14 +339,15 @@ fn corpus_index(ctx: &Ctx, corpus: &Path, sparse: bool) -> Result<(QuarryIndex, 
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
         let c = &ctx.cfg.sparse; // idf is query-side: not part of the key
         format!(
-            "|sparse:{}|{}|{}|{}|{}|{}|{:?}",
+            "|sparse:{}|{}|{}|{}|{}|{}|{:?}|len{}",
             c.model,
             c.quant_step,
             c.max_terms,
             c.min_weight,
             r.name,
             m.len(),
-            mt
+            mt,
+            ctx.cfg.models.max_length
         )
     } else {
         String::new()
