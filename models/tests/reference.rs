@@ -118,7 +118,13 @@ fn splade_matches_the_numpy_reference() {
             v
         })
         .collect();
-    for (variant, min_cos) in [("fp32", 0.9999f32), ("int8", 0.99)] {
+    // the restricted head maps its columns back to vocabulary ids (sparse_ids metadata)
+    for (variant, min_cos) in [
+        ("fp32", 0.9999f32),
+        ("int8", 0.99),
+        ("head-fp32", 0.9999),
+        ("head-int8", 0.99),
+    ] {
         let spec: ModelSpec = format!("splade-tiny:{variant}").parse().unwrap();
         let m = SparseEncoder::load(&reg, &spec, &opts(true), 1e-4).unwrap();
         let got = m.encode(&refs).unwrap();
@@ -160,10 +166,17 @@ fn every_listed_model_loads_and_runs() {
                     Ok(vec![s[2]; b.batch])
                 })
             }
-            Family::SparseEncoder => model.run(&["a", "bb cc"], "sparse", |b, s, _| {
-                assert_eq!(s[1], 30522);
-                Ok(vec![s[1]; b.batch])
-            }),
+            Family::SparseEncoder => {
+                // the whole vocabulary, or the restricted head its metadata lists
+                let width = model
+                    .metadata("sparse_ids")
+                    .map_or(30522, |ids| ids.split(',').count() as i64);
+                assert!(width > 1000, "{name}: head of {width}");
+                model.run(&["a", "bb cc"], "sparse", |b, s, _| {
+                    assert_eq!(s[1], width, "{name}");
+                    Ok(vec![s[1]; b.batch])
+                })
+            }
         }
         .unwrap();
         assert_eq!(out.len(), 2, "{name}");
