@@ -60,6 +60,14 @@ pub struct SparseSettings {
     /// tokenized corpus), `corpus-log` (`ln(N / df)`), or a path to an OpenSearch-style
     /// `idf.json` (token -> idf). A query-time choice: it can change without re-ingesting.
     pub idf: String,
+    /// Document tokens the encoder reads (indexes written before this setting existed used
+    /// 256).
+    #[serde(default = "legacy_max_length")]
+    pub max_length: usize,
+}
+
+fn legacy_max_length() -> usize {
+    256
 }
 
 impl Default for SparseSettings {
@@ -70,6 +78,7 @@ impl Default for SparseSettings {
             max_terms: 0,
             min_weight: 0.0,
             idf: "corpus".into(),
+            max_length: 512,
         }
     }
 }
@@ -110,6 +119,7 @@ impl SparseSettings {
             && self.quant_step == other.quant_step
             && self.max_terms == other.max_terms
             && self.min_weight == other.min_weight
+            && self.max_length == other.max_length
     }
 
     /// Checks the values.
@@ -980,6 +990,18 @@ mod tests {
         assert_eq!(quantize(1.0, 0.02, 0.0), 50);
         assert_eq!(quantize(100.0, 0.02, 0.0), MAX_CODE);
         assert_eq!(quantize(0.5, 0.02, 0.5), 0);
+    }
+
+    #[test]
+    fn settings_written_before_max_length_mean_256() {
+        let old = r#"{"model":"splade-tiny:head-int8","quant_step":0.02,"max_terms":0,"min_weight":0.0,"idf":"corpus"}"#;
+        let s: SparseSettings = serde_json::from_str(old).unwrap();
+        assert_eq!(s.max_length, 256);
+        assert!(!s.same_encoding(&SparseSettings {
+            model: s.model.clone(),
+            ..Default::default()
+        }));
+        assert!(serde_json::from_str::<SparseSettings>(r#"{"model":"x","bogus":1}"#).is_err());
     }
 
     #[test]

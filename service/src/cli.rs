@@ -326,6 +326,7 @@ impl Ctx {
                 max_terms: c.max_terms,
                 min_weight: c.min_weight,
                 idf: c.idf.clone(),
+                max_length: c.max_length.clamp(8, 512),
             },
             _ => return Ok(()),
         };
@@ -334,7 +335,10 @@ impl Ctx {
         let resolved = reg.resolve(&spec, Family::SparseEncoder)?;
         let tokens = QueryTokens::load(&resolved.tokenizer, self.cfg.models.max_length.max(8))?;
         let expander: Option<std::sync::Arc<dyn Expander>> = if for_ingest {
-            let opts = EncoderOptions::from(&self.cfg.models);
+            let opts = EncoderOptions {
+                max_length: settings.max_length,
+                ..EncoderOptions::from(&self.cfg.models)
+            };
             let encoder = SparseEncoder::load_with(
                 &reg,
                 &spec,

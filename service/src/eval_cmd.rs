@@ -347,7 +347,7 @@ fn corpus_index(ctx: &Ctx, corpus: &Path, sparse: bool) -> Result<(QuarryIndex, 
             r.name,
             m.len(),
             mt,
-            ctx.cfg.models.max_length
+            c.max_length
         )
     } else {
         String::new()

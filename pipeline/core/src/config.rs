@@ -214,8 +214,11 @@ pub struct SparseConfig {
     pub max_terms: usize,
     /// Drop weights at or below this.
     pub min_weight: f32,
-    /// Query IDF: `corpus` or the path of an OpenSearch idf.json.
+    /// Query IDF: `corpus`, `corpus-log` or the path of an OpenSearch idf.json.
     pub idf: String,
+    /// Tokens of a document the encoder reads (the model's limit is 512; SciFact train
+    /// nDCG@10 0.6725 at 512 vs 0.6590 at 256, for about twice the encoding time).
+    pub max_length: usize,
 }
 
 impl Default for SparseConfig {
@@ -227,6 +230,7 @@ impl Default for SparseConfig {
             max_terms: 0,
             min_weight: 0.0,
             idf: "corpus".into(),
+            max_length: 512,
         }
     }
 }
