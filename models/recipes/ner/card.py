@@ -35,6 +35,10 @@ def main():
     size = os.path.getsize(os.path.join(d, "model.int8.onnx")) / 1e6
     vocab = len(json.load(open(os.path.join(d, "vocab.json"), encoding="utf-8"))["chars"])
     words = sum(1 for _ in open(os.path.join(d, "lexicon.tsv"), encoding="utf-8"))
+    bigrams = ""
+    if cfg.get("bigrams"):
+        n = len(json.load(open(os.path.join(d, cfg["bigrams"]), encoding="utf-8"))["bigrams"])
+        bigrams = f"{n} character bigrams, "
     ta = cfg["train_args"]
     out = [f"# Model card: {cfg['name']}", "",
            "Character BiLSTM-CRF with SoftLexicon features for Chinese clinical text, trained on CPU by "
@@ -43,7 +47,7 @@ def main():
            f"- Training data: {args.data_desc}",
            f"- Model selection: {args.eval_desc}",
            f"- Size: `model.int8.onnx` {size:.1f} MB (embedding tables int8, weight-only; LSTM and output layer fp32); "
-           f"{vocab} characters, {words} lexicon words, BiLSTM {ta['hidden']} per direction, SoftLexicon "
+           f"{vocab} characters, {bigrams}{words} lexicon words, BiLSTM {ta['hidden']} per direction, SoftLexicon "
            f"{cfg['max_words']} words per set.",
            f"- Training: {len(log)} epochs run, best dev F1 {best['dev']['f1']*100:.2f} at epoch {best['epoch']} "
            f"(`train_log.jsonl`); seed {ta['seed']}; args `{json.dumps({k: v for k, v in ta.items() if k not in ('work', 'run', 'train', 'dev')})}`.",

@@ -16,6 +16,8 @@ def main():
     args = ap.parse_args()
     d = np.load(os.path.join(args.artifact, "export_check.npz"))
     feeds = {"char_ids": d["ci"], "lex_ids": d["li"], "lex_weights": d["lw"], "lengths": d["ln"]}
+    if "bi" in d:
+        feeds["bigram_ids"] = d["bi"]
     report = {}
     for name in ("model.onnx", "model.int8.onnx"):
         s = ort.InferenceSession(os.path.join(args.artifact, name), providers=["CPUExecutionProvider"])
@@ -25,8 +27,11 @@ def main():
             diffs.append(float(np.abs(out[r, :n] - d["ref"][r, :n]).max()))
         # padding invariance: row 1 alone, unpadded
         n = int(d["ln"][1])
-        single = s.run(["emissions"], {"char_ids": d["ci"][1:2, :n], "lex_ids": d["li"][1:2, :n],
-                                       "lex_weights": d["lw"][1:2, :n], "lengths": d["ln"][1:2]})[0]
+        alone = {"char_ids": d["ci"][1:2, :n], "lex_ids": d["li"][1:2, :n],
+                 "lex_weights": d["lw"][1:2, :n], "lengths": d["ln"][1:2]}
+        if "bi" in d:
+            alone["bigram_ids"] = d["bi"][1:2, :n]
+        single = s.run(["emissions"], alone)[0]
         pad = float(np.abs(single[0] - out[1, :n]).max())
         report[name] = {"max_abs_diff_vs_torch": max(diffs), "padding_diff": pad}
         if pad > 1e-5:

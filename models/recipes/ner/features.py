@@ -130,8 +130,19 @@ def char_ids(folded, char_index):
     return np.array([char_index.get(c, 1) for c in folded], dtype=np.int64)
 
 
-def batch(sentences, char_index, lex, max_words):
-    """Pad a list of raw sentences into the four ONNX inputs."""
+def bigrams(folded):
+    """The character bigram of every position: folded[i] + folded[i + 1]; the last character's
+    bigram is the character alone (it stands for "character + sentence end")."""
+    return [folded[i : i + 2] for i in range(len(folded))]
+
+
+def bigram_ids(folded, bigram_index):
+    """Bigram ids (FORMAT.md): row in the bigram vocabulary, 0 for padding and unknown bigrams."""
+    return np.array([bigram_index.get(b, 0) for b in bigrams(folded)], dtype=np.int64)
+
+
+def batch(sentences, char_index, lex, max_words, bigram_index=None):
+    """Pad a list of raw sentences into the ONNX inputs (four, five with a bigram vocabulary)."""
     folded = [fold(s) for s in sentences]
     t = max(len(f) for f in folded)
     b = len(folded)
@@ -146,7 +157,13 @@ def batch(sentences, char_index, lex, max_words):
         ids, w = soft_lexicon(f, lex, max_words)
         lids[r, :n] = ids
         lw[r, :n] = w
-    return {"char_ids": cids, "lex_ids": lids, "lex_weights": lw, "lengths": lengths}
+    out = {"char_ids": cids, "lex_ids": lids, "lex_weights": lw, "lengths": lengths}
+    if bigram_index is not None:
+        bids = np.zeros((b, t), dtype=np.int64)
+        for r, f in enumerate(folded):
+            bids[r, : len(f)] = bigram_ids(f, bigram_index)
+        out["bigram_ids"] = bids
+    return out
 
 
 def viterbi(emissions, transitions, start, end):

@@ -6,32 +6,45 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class Emitter(nn.Module):
-    """char ids + SoftLexicon (ids, weights) -> per-char tag scores (the exported network)."""
+    """char ids + SoftLexicon (ids, weights) [+ char bigram ids] -> per-char tag scores (the
+    exported network). Without `bigram_emb` the network has no bigram table and ignores
+    `bigram_ids`."""
 
-    def __init__(self, char_emb, word_emb, n_tags, hidden=200, dropout=0.5):
+    def __init__(self, char_emb, word_emb, n_tags, hidden=200, dropout=0.5, bigram_emb=None, layers=1):
         super().__init__()
         self.char = nn.Embedding.from_pretrained(torch.tensor(char_emb), freeze=False, padding_idx=0)
         self.word = nn.Embedding.from_pretrained(torch.tensor(word_emb), freeze=False, padding_idx=0)
         in_dim = char_emb.shape[1] + 4 * word_emb.shape[1]
+        self.bigram = None
+        if bigram_emb is not None:
+            self.bigram = nn.Embedding.from_pretrained(torch.tensor(bigram_emb), freeze=False, padding_idx=0)
+            in_dim += bigram_emb.shape[1]
         self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
+        if layers == 1:
+            self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
+        else:  # stacked, with dropout between the layers
+            self.lstm = nn.LSTM(in_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                                dropout=dropout)
         self.out = nn.Linear(2 * hidden, n_tags)
 
-    def forward(self, char_ids, lex_ids, lex_weights, lengths):
-        return self.out(self.drop(self.encode(char_ids, lex_ids, lex_weights, lengths)))
+    def forward(self, char_ids, lex_ids, lex_weights, lengths, bigram_ids=None):
+        return self.out(self.drop(self.encode(char_ids, lex_ids, lex_weights, lengths, bigram_ids)))
 
-    def encode(self, char_ids, lex_ids, lex_weights, lengths):
+    def encode(self, char_ids, lex_ids, lex_weights, lengths, bigram_ids=None):
         """BiLSTM states [B,T,2H] (shared with the auxiliary heads during training)."""
         b, t = char_ids.shape
         c = self.char(char_ids)
         w = self.word(lex_ids)  # [B,T,4,L,D]
         w = (w * lex_weights.unsqueeze(-1)).sum(3)  # [B,T,4,D]
-        x = torch.cat([c, w.reshape(b, t, -1)], dim=-1)
+        parts = [c, w.reshape(b, t, -1)]
+        if self.bigram is not None:
+            parts.append(self.bigram(bigram_ids))
+        x = torch.cat(parts, dim=-1)
         x = self.drop(x)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         # explicit zero states sized from the input: the exporter would otherwise bake the
         # example batch size into the ONNX LSTM's initial_h / initial_c
-        h0 = torch.zeros(2, b, self.lstm.hidden_size, dtype=x.dtype)
+        h0 = torch.zeros(2 * self.lstm.num_layers, b, self.lstm.hidden_size, dtype=x.dtype)
         h, _ = self.lstm(packed, (h0, h0))
         h, _ = pad_packed_sequence(h, batch_first=True, total_length=t)
         return h
@@ -73,8 +86,11 @@ def load_checkpoint(work, ckpt):
     import numpy as np
 
     state = torch.load(ckpt)
+    bigram_emb = None
+    if state.get("bigrams"):  # the table's shape; the trained values come from the state dict
+        bigram_emb = np.zeros(tuple(state["net"]["bigram.weight"].shape), dtype=np.float32)
     net = Emitter(np.load(os.path.join(work, "char_emb.npy")), np.load(os.path.join(work, "word_emb.npy")),
-                  len(state["tags"]), hidden=state["hidden"])
+                  len(state["tags"]), hidden=state["hidden"], bigram_emb=bigram_emb, layers=state.get("layers", 1))
     net.load_state_dict(state["net"])
     net.eval()
     return net, state

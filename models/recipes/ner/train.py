@@ -16,7 +16,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bio  # noqa: E402
-from features import Lexicon, fold, soft_lexicon, spans, viterbi  # noqa: E402
+from features import Lexicon, bigram_ids, fold, soft_lexicon, spans, viterbi  # noqa: E402
 from model import CRF, Emitter  # noqa: E402
 
 
@@ -103,7 +103,7 @@ def augment(sents, copies, pools, seed):
     return out
 
 
-def featurize(sents, index, lex, max_words, tag_ix):
+def featurize(sents, index, lex, max_words, tag_ix, bigram_index=None):
     out = []
     for toks, tags in sents:
         f = fold("".join(toks))
@@ -111,11 +111,13 @@ def featurize(sents, index, lex, max_words, tag_ix):
         ids, w = soft_lexicon(f, lex, max_words)
         cid = np.array([index.get(c, 1) for c in f], dtype=np.int64)
         y = np.array([tag_ix[t] for t in tags], dtype=np.int64)
-        out.append((cid, ids, w, y))
+        bid = bigram_ids(f, bigram_index) if bigram_index is not None else None
+        out.append((cid, ids, w, y, bid))
     return out
 
 
 def collate(items, max_words):
+    """(char_ids, lex_ids, lex_weights, lengths, tags, bigram_ids or None) tensors."""
     t = max(len(x[0]) for x in items)
     b = len(items)
     ci = np.zeros((b, t), np.int64)
@@ -123,13 +125,16 @@ def collate(items, max_words):
     lw = np.zeros((b, t, 4, max_words), np.float32)
     y = np.zeros((b, t), np.int64)
     ln = np.zeros((b,), np.int64)
-    for r, (c, i, w, tags) in enumerate(items):
+    bi = np.zeros((b, t), np.int64) if items[0][4] is not None else None
+    for r, (c, i, w, tags, bg) in enumerate(items):
         n = len(c)
         ci[r, :n], li[r, :n], lw[r, :n], y[r, :n], ln[r] = c, i, w, tags, n
-    return [torch.from_numpy(a) for a in (ci, li, lw, ln, y)]
+        if bi is not None:
+            bi[r, :n] = bg
+    return [torch.from_numpy(a) for a in (ci, li, lw, ln, y)] + [None if bi is None else torch.from_numpy(bi)]
 
 
-def featurize_folds(train_sents, args, index, lex, tag_ix):
+def featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index=None):
     """Training features. Words that are in the lexicon only because they are gold entities of
     the training set (prepare.py --gazetteer) are hidden from the features of the sentences
     they come from: sentences are split into --folds folds and fold k sees only the gazetteer
@@ -138,7 +143,7 @@ def featurize_folds(train_sents, args, index, lex, tag_ix):
     src = os.path.join(args.work, "lexicon_sources.json")
     gaz = set(json.load(open(src, encoding="utf-8"))["gazetteer_only"]) if os.path.exists(src) else set()
     if not gaz or args.folds < 2:
-        return featurize(chunk(train_sents, args.chunk), index, lex, args.max_words, tag_ix)
+        return featurize(chunk(train_sents, args.chunk), index, lex, args.max_words, tag_ix, bigram_index)
     folds = [[s for i, s in enumerate(train_sents) if i % args.folds == k] for k in range(args.folds)]
     ents = []
     for fs in folds:
@@ -152,7 +157,8 @@ def featurize_folds(train_sents, args, index, lex, tag_ix):
     out = []
     for k, fs in enumerate(folds):
         visible = set().union(*(ents[j] for j in range(args.folds) if j != k))
-        out += featurize(chunk(fs, args.chunk), index, lex.subset(external | visible), args.max_words, tag_ix)
+        out += featurize(chunk(fs, args.chunk), index, lex.subset(external | visible), args.max_words, tag_ix,
+                         bigram_index)
     return out
 
 
@@ -167,8 +173,8 @@ def evaluate(net, crf, data, tags, max_words, batch=64):
     with torch.no_grad():
         for s in range(0, len(order), batch):
             idx = order[s : s + batch]
-            ci, li, lw, ln, _ = collate([data[k] for k in idx], max_words)
-            em = net(ci, li, lw, ln).numpy()
+            ci, li, lw, ln, _, bi = collate([data[k] for k in idx], max_words)
+            em = net(ci, li, lw, ln, bi).numpy()
             for r, k in enumerate(idx):
                 n = int(ln[r])
                 path = viterbi(em[r, :n], tr, st, en)
@@ -220,6 +226,11 @@ def main():
                     "differs (output layer, CRF when the tag set changes) start fresh")
     ap.add_argument("--dev-holdout", type=float, default=0.0,
                     help="when --dev is 'holdout', hold out this share of training sentences for selection")
+    ap.add_argument("--layers", type=int, default=1, help="BiLSTM layers (dropout --dropout between them)")
+    ap.add_argument("--bigrams", action="store_true",
+                    help="character bigram embeddings (prepare.py --bigram-dim: bigrams.json, bigram_emb.npy)")
+    ap.add_argument("--bigram-drop", type=float, default=0.0,
+                    help="during training, replace this share of bigram ids by 0 (unknown)")
     args = ap.parse_args()
 
     random.seed(args.seed)
@@ -236,6 +247,11 @@ def main():
     lex = Lexicon.load(os.path.join(args.work, "lexicon.tsv"))
     char_emb = np.load(os.path.join(args.work, "char_emb.npy"))
     word_emb = np.load(os.path.join(args.work, "word_emb.npy"))
+    bigram_index, bigram_emb = None, None
+    if args.bigrams:
+        bvocab = json.load(open(os.path.join(args.work, "bigrams.json"), encoding="utf-8"))["bigrams"]
+        bigram_index = {g: i for i, g in enumerate(bvocab) if i > 0}
+        bigram_emb = np.load(os.path.join(args.work, "bigram_emb.npy"))
 
     t0 = time.time()
     train_sents = []
@@ -257,18 +273,19 @@ def main():
         extra = augment(train_sents, args.augment, mention_pools(train_sents), args.seed)
         print(f"augmented with {len(extra)} mention-replacement sentences", flush=True)
         train_sents = train_sents + extra
-    train = featurize_folds(train_sents, args, index, lex, tag_ix)
-    dev = featurize(dev_sents, index, lex, args.max_words, tag_ix)
+    train = featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index)
+    dev = featurize(dev_sents, index, lex, args.max_words, tag_ix, bigram_index)
     print(f"featurized {len(train)} train / {len(dev)} dev sentences in {time.time() - t0:.1f}s", flush=True)
 
-    net = Emitter(char_emb, word_emb, len(tags), hidden=args.hidden, dropout=args.dropout)
+    net = Emitter(char_emb, word_emb, len(tags), hidden=args.hidden, dropout=args.dropout, bigram_emb=bigram_emb,
+                  layers=args.layers)
     crf = CRF(len(tags))
     aux = []  # (data, head, crf, batches)
     for spec in args.aux:
         sents = bio.read_cmeee(spec[6:]) if spec.startswith("cmeee:") else bio.read(spec)
         atags = ["O"] + sorted({t for _, tg in sents for t in tg if t != "O"}, key=lambda t: (t[2:], t[0]))
         aix = {t: i for i, t in enumerate(atags)}
-        data = featurize(chunk(sents, args.chunk), index, lex, args.max_words, aix)
+        data = featurize(chunk(sents, args.chunk), index, lex, args.max_words, aix, bigram_index)
         order_a = sorted(range(len(data)), key=lambda k: len(data[k][0]))
         ab = [order_a[s : s + args.batch] for s in range(0, len(order_a), args.batch)]
         aux.append((data, torch.nn.Linear(2 * args.hidden, len(atags)), CRF(len(atags)), ab))
@@ -316,13 +333,15 @@ def main():
         total, done = 0.0, 0
         for src, bi in plan:
             data = train if src < 0 else aux[src][0]
-            ci, li, lw, ln, y = collate([data[k] for k in bi], args.max_words)
+            ci, li, lw, ln, y, bg = collate([data[k] for k in bi], args.max_words)
+            if bg is not None and args.bigram_drop > 0:
+                bg = bg.masked_fill(torch.rand(bg.shape) < args.bigram_drop, 0)
             mask = torch.arange(ci.shape[1]).unsqueeze(0) < ln.unsqueeze(1)
             if src < 0:
-                loss = crf.nll(net(ci, li, lw, ln), y, mask)
+                loss = crf.nll(net(ci, li, lw, ln, bg), y, mask)
             else:
                 _, head, acrf, _ = aux[src]
-                loss = acrf.nll(head(net.drop(net.encode(ci, li, lw, ln))), y, mask)
+                loss = acrf.nll(head(net.drop(net.encode(ci, li, lw, ln, bg))), y, mask)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -352,6 +371,8 @@ def main():
             best, best_epoch = m["micro"]["f1"], epoch
             torch.save({"net": net.state_dict(), "crf": crf.state_dict(), "tags": tags,
                         "hidden": args.hidden, "max_words": args.max_words, "args": vars(args),
+                        **({"bigrams": True} if args.bigrams else {}),
+                        **({"layers": args.layers} if args.layers != 1 else {}),
                         "dev": m}, os.path.join(args.run, "best.pt"))
         if live is not None:
             net.load_state_dict(live[0])
