@@ -325,3 +325,20 @@ fn many_windows_and_segments_equal_brute_force() {
         let _ = q;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Any query text (any Unicode, empty, huge) gives a result, never a panic; stored
+    /// vectors decode from any bytes.
+    #[test]
+    fn hostile_queries_and_bytes_never_panic(q in "\\PC{0,300}", bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let docs: Vec<Document> = (0..20).map(|i| doc_from(i, &[i % 24, (i * 7) % 24])).collect();
+        let idx = index_with(&docs, 1);
+        for mode in [quarry_index::SearchMode::Sparse, quarry_index::SearchMode::Hybrid] {
+            let hits = idx.search_ids_mode(&q, 10, mode).unwrap();
+            prop_assert!(hits.len() <= 10);
+        }
+        let v = sparse::decode_impacts(&bytes);
+        prop_assert_eq!(v.len(), bytes.len() / 5);
+    }
+}
