@@ -70,16 +70,23 @@ fn legacy_max_length() -> usize {
     256
 }
 
+impl From<&quarry_core::config::SparseConfig> for SparseSettings {
+    /// The settings a new index gets from `[sparse]` (the model name as configured).
+    fn from(c: &quarry_core::config::SparseConfig) -> Self {
+        SparseSettings {
+            model: c.model.clone(),
+            quant_step: c.quant_step,
+            max_terms: c.max_terms,
+            min_weight: c.min_weight,
+            idf: c.idf.clone(),
+            max_length: c.max_length.clamp(8, 512),
+        }
+    }
+}
+
 impl Default for SparseSettings {
     fn default() -> Self {
-        SparseSettings {
-            model: "splade-tiny".into(),
-            quant_step: 0.02,
-            max_terms: 0,
-            min_weight: 0.0,
-            idf: "corpus".into(),
-            max_length: 512,
-        }
+        (&quarry_core::config::SparseConfig::default()).into()
     }
 }
 

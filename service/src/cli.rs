@@ -322,11 +322,7 @@ impl Ctx {
                     .registry(None)?
                     .resolve(&model.parse()?, Family::SparseEncoder)?
                     .name,
-                quant_step: c.quant_step,
-                max_terms: c.max_terms,
-                min_weight: c.min_weight,
-                idf: c.idf.clone(),
-                max_length: c.max_length.clamp(8, 512),
+                ..SparseSettings::from(c)
             },
             _ => return Ok(()),
         };
