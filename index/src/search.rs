@@ -103,7 +103,15 @@ impl QuarryIndex {
     /// The BM25 top `k` as (score, address): tantivy's own scorer (Block-WAND) with
     /// tantivy's parameters, else Quarry's exact scorer for other k1/b.
     pub fn bm25_ranked(&self, text: &str, k: usize) -> Result<Vec<(f32, DocAddress)>, IndexError> {
-        let terms = self.weighted_terms(text)?;
+        self.bm25_ranked_terms(&self.weighted_terms(text)?, k)
+    }
+
+    /// [`QuarryIndex::bm25_ranked`] for terms already analyzed.
+    fn bm25_ranked_terms(
+        &self,
+        terms: &[(Field, String, f32)],
+        k: usize,
+    ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
         if k == 0 || terms.is_empty() {
             return Ok(Vec::new());
         }
@@ -111,9 +119,9 @@ impl QuarryIndex {
         if params == Bm25Params::TANTIVY {
             Ok(self
                 .searcher()
-                .search(&Self::query_from_terms(&terms), &TopDocs::with_limit(k))?)
+                .search(&Self::query_from_terms(terms), &TopDocs::with_limit(k))?)
         } else {
-            self.bm25_top_k_terms(&terms, k, params)
+            self.bm25_top_k_terms(terms, k, params)
         }
     }
 
@@ -220,14 +228,7 @@ impl QuarryIndex {
         }
         let top = match mode {
             SearchMode::Bm25 if terms.is_empty() => return Ok(Vec::new()),
-            SearchMode::Bm25 => {
-                let params = self.bm25_params();
-                if params == Bm25Params::TANTIVY {
-                    searcher.search(&query, &TopDocs::with_limit(k))?
-                } else {
-                    self.bm25_top_k_terms(&terms, k, params)?
-                }
-            }
+            SearchMode::Bm25 => self.bm25_ranked_terms(&terms, k)?,
             m => self.ranked(text, k, m)?,
         };
         let f = self.fields();

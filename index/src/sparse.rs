@@ -480,14 +480,12 @@ impl BoundsCache {
 }
 
 fn postings(
-    seg: &SegmentReader,
+    inv: &tantivy::InvertedIndexReader,
     field: Field,
     token: u32,
 ) -> tantivy::Result<Option<SegmentPostings>> {
     let term = Term::from_field_text(field, &token_text(token));
-    Ok(seg
-        .inverted_index(field)?
-        .read_postings(&term, IndexRecordOption::WithFreqs)?)
+    Ok(inv.read_postings(&term, IndexRecordOption::WithFreqs)?)
 }
 
 /// A sparse query: `score(d) = sum_t qw(t) * code(d, t)` over its tokens, reported as
@@ -548,8 +546,10 @@ impl SparseQuery {
         } else {
             None
         };
+        // one inverted-index lookup per segment, not per query term
+        let inv = seg.inverted_index(self.field)?;
         for &(t, w) in &self.terms {
-            if let Some(p) = postings(seg, self.field, t)? {
+            if let Some(p) = postings(&inv, self.field, t)? {
                 let bound = match &bounds {
                     Some(b) => w as u64 * b.terms.get(&t).copied().unwrap_or(MAX_CODE) as u64,
                     None => 0,
@@ -649,15 +649,10 @@ const WINDOW: DocId = 4096;
 
 impl Weight for SparseQuery {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let mut s = SparseScorer {
-            terms: self.cursors(reader, false)?,
-            doc: 0,
-            score: 0,
-            unit: self.unit * boost,
-        };
-        s.doc = s.min_doc();
-        s.compute();
-        Ok(Box::new(s))
+        Ok(Box::new(SparseScorer::new(
+            self.cursors(reader, false)?,
+            self.unit * boost,
+        )))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -667,9 +662,10 @@ impl Weight for SparseQuery {
                 "document {doc} does not match"
             )));
         }
+        let inv = reader.inverted_index(self.field)?;
         let mut e = Explanation::new("sparse: sum of idf(t) x w(d,t)", s.score());
         for &(t, w) in &self.terms {
-            if let Some(mut p) = postings(reader, self.field, t)? {
+            if let Some(mut p) = postings(&inv, self.field, t)? {
                 if p.seek(doc) == doc {
                     e.add_detail(Explanation::new_with_string(
                         format!("token {t}: qw {w} x code {}", p.term_freq()),
@@ -713,6 +709,19 @@ struct SparseScorer {
 }
 
 impl SparseScorer {
+    /// Positioned on the first matching document, its score computed.
+    fn new(terms: Vec<TermCursor>, unit: f32) -> Self {
+        let mut s = SparseScorer {
+            terms,
+            doc: 0,
+            score: 0,
+            unit,
+        };
+        s.doc = s.min_doc();
+        s.compute();
+        s
+    }
+
     fn min_doc(&self) -> DocId {
         self.terms
             .iter()
@@ -875,14 +884,7 @@ pub fn top_k_exhaustive(
     }
     let mut top = TopK::new(k);
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-        let mut s = SparseScorer {
-            terms: query.cursors(seg, false)?,
-            doc: 0,
-            score: 0,
-            unit: query.unit,
-        };
-        s.doc = s.min_doc();
-        s.compute();
+        let mut s = SparseScorer::new(query.cursors(seg, false)?, query.unit);
         let alive = seg.alive_bitset();
         while s.doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(s.doc)) && s.score > top.threshold() {

@@ -220,31 +220,21 @@ impl QueryTokens {
             .tokenizer
             .encode(texts)?
             .into_iter()
-            .map(|e| {
-                let mut ids: Vec<u32> = e
-                    .ids
-                    .iter()
-                    .map(|&i| i as u32)
-                    .filter(|i| !self.special.contains(i))
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            })
+            .map(|e| self.unique(e.ids.iter().map(|&i| i as u32)))
             .collect())
+    }
+
+    /// Sorted, deduplicated ids without the special tokens.
+    fn unique(&self, ids: impl Iterator<Item = u32>) -> Vec<u32> {
+        let mut ids: Vec<u32> = ids.filter(|i| !self.special.contains(i)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// Unique token ids of one text, sorted (the query path: no batch machinery).
     pub fn unique_ids_one(&self, text: &str) -> Result<Vec<u32>, ModelError> {
-        let mut ids: Vec<u32> = self
-            .tokenizer
-            .encode_one(text)?
-            .into_iter()
-            .filter(|i| !self.special.contains(i))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
+        Ok(self.unique(self.tokenizer.encode_one(text)?.into_iter()))
     }
 
     /// The tokenizer.
