@@ -1,66 +1,7 @@
 //! The NER artifacts this repository ships, and their integrity check against the
 //! `SHA256SUMS` file `models/recipes/ner/build.sh` writes next to them.
 
-use std::path::{Path, PathBuf};
-
 /// The committed artifacts (`models/artifacts/<name>/`).
 pub const BUNDLED: [&str; 2] = ["ner-clinical-zh", "ner-radiology-zh"];
 
-/// One file of an artifact as checked against `SHA256SUMS`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FileStatus {
-    /// The file.
-    pub path: PathBuf,
-    /// `ok`, `missing` or `corrupt` (hash differs).
-    pub status: &'static str,
-    /// Its size in bytes when present.
-    pub size: Option<u64>,
-}
-
-/// Checks every file listed in `dir/SHA256SUMS` (`<hex>  <file>` lines). A missing or
-/// unreadable `SHA256SUMS` is itself reported as a `missing` entry.
-pub fn verify(dir: &Path) -> Vec<FileStatus> {
-    let sums = dir.join("SHA256SUMS");
-    let Ok(text) = std::fs::read_to_string(&sums) else {
-        return vec![FileStatus {
-            path: sums,
-            status: "missing",
-            size: None,
-        }];
-    };
-    text.lines()
-        .filter_map(|l| l.split_once("  "))
-        .map(|(hex, file)| {
-            let path = dir.join(file.trim());
-            let size = std::fs::metadata(&path).ok().map(|m| m.len());
-            let status = match quarry_models::hash::sha256_file(&path) {
-                Err(_) => "missing",
-                Ok(h) if h.eq_ignore_ascii_case(hex.trim()) => "ok",
-                Ok(_) => "corrupt",
-            };
-            FileStatus { path, status, size }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_ok_corrupt_and_missing_files() {
-        let d = tempfile::tempdir().unwrap();
-        assert_eq!(verify(d.path())[0].status, "missing");
-        std::fs::write(d.path().join("a.txt"), b"abc").unwrap();
-        std::fs::write(d.path().join("b.txt"), b"abc").unwrap();
-        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        std::fs::write(
-            d.path().join("SHA256SUMS"),
-            format!("{abc}  a.txt\n{abc}  b.txt\n{abc}  c.txt\n"),
-        )
-        .unwrap();
-        std::fs::write(d.path().join("b.txt"), b"abd").unwrap();
-        let st: Vec<&str> = verify(d.path()).iter().map(|s| s.status).collect();
-        assert_eq!(st, ["ok", "corrupt", "missing"]);
-    }
-}
+pub use quarry_models::artifacts::{verify, FileStatus};

@@ -16,7 +16,7 @@ use std::time::Instant;
 pub const DEFAULT_MODEL: &str = "ner-clinical-zh";
 
 /// Environment variable naming a directory of artifacts (`$QUARRY_ARTIFACTS/<name>/`).
-pub const ARTIFACTS_ENV: &str = "QUARRY_ARTIFACTS";
+pub use quarry_models::artifacts::{search_paths, ARTIFACTS_ENV};
 
 /// The artifact files every model directory must hold (besides the ONNX graph).
 pub const ARTIFACT_FILES: [&str; 4] = ["config.json", "vocab.json", "lexicon.tsv", "crf.json"];
@@ -51,29 +51,6 @@ pub struct ResolvedNer {
     pub dir: PathBuf,
     /// The graph to run.
     pub variant: Variant,
-}
-
-/// Where a bare model name is looked for, in order: `$QUARRY_ARTIFACTS/NAME`,
-/// `./models/artifacts/NAME` (a checkout as the working directory), and the repository's
-/// `models/artifacts/NAME` as compiled in.
-pub fn search_paths(name: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
-    if let Some(d) = std::env::var_os(ARTIFACTS_ENV).filter(|d| !d.is_empty()) {
-        out.push(PathBuf::from(d).join(name));
-    }
-    out.push(Path::new("models").join("artifacts").join(name));
-    out.push(quarry_models::repo_artifacts_dir().join(name));
-    let mut seen = Vec::new();
-    out.retain(|p| {
-        let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
-    out
 }
 
 /// Resolves `spec`: an artifact directory, or a model name looked up in [`search_paths`];
