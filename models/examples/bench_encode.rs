@@ -149,6 +149,7 @@ impl Encoder {
         Ok(match family {
             Family::SentenceEmbedding => Encoder::Dense(SentenceEmbedder::load(reg, spec, opts)?),
             Family::SparseEncoder => Encoder::Sparse(SparseEncoder::load(reg, spec, opts, 0.0)?),
+            Family::CrossEncoder => bail!("cross-encoders have their own benchmark: bench_rerank"),
         })
     }
 

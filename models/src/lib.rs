@@ -14,6 +14,7 @@
 //!   (`model.onnx` + `tokenizer.json`) to files.
 //! * [`embed`] and [`sparse`]: one module per model family.
 
+pub mod artifacts;
 pub mod batch;
 pub mod embed;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod home;
 pub mod manifest;
 pub mod pool;
 pub mod registry;
+pub mod rerank;
 pub mod runtime;
 pub mod sparse;
 pub mod tokenizer;

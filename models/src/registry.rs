@@ -10,7 +10,7 @@ use crate::error::ModelError;
 use crate::home::ModelHome;
 use crate::manifest::Manifest;
 use crate::pool::SessionPool;
-use crate::tokenizer::TextTokenizer;
+use crate::tokenizer::{Encoded, TextTokenizer};
 use crate::{runtime, EncoderOptions};
 use ort::value::Tensor;
 use std::path::PathBuf;
@@ -24,6 +24,8 @@ pub enum Family {
     SentenceEmbedding,
     /// SPLADE-style sparse term weights (`sparse`, one weight per vocabulary entry).
     SparseEncoder,
+    /// Cross-encoder re-ranker: a (query, passage) pair in, one relevance logit out.
+    CrossEncoder,
 }
 
 impl FromStr for Family {
@@ -32,6 +34,7 @@ impl FromStr for Family {
         match s {
             "sentence-embedding" => Ok(Family::SentenceEmbedding),
             "sparse-encoder" => Ok(Family::SparseEncoder),
+            "cross-encoder" => Ok(Family::CrossEncoder),
             other => Err(ModelError::Manifest(format!(
                 "unknown model family '{other}'"
             ))),
@@ -123,6 +126,10 @@ impl Registry {
     /// Resolves a spec; a directory spec takes its family from `family`.
     pub fn resolve(&self, spec: &ModelSpec, family: Family) -> Result<ResolvedModel, ModelError> {
         match spec {
+            ModelSpec::Named { id, variant } if self.manifest.model(id).is_err() => {
+                resolve_artifact(id, variant.as_deref(), family)
+                    .map_err(|e| e.unwrap_or_else(|| self.manifest.model(id).unwrap_err()))
+            }
             ModelSpec::Named { id, variant } => {
                 let m = self.manifest.model(id)?;
                 let v = m.variant(variant.as_deref().unwrap_or(&m.default_variant))?;
@@ -186,6 +193,54 @@ impl Registry {
         let env = runtime::environment(&self.home, &self.manifest)?;
         OnnxModel::load(env, &r, opts)
     }
+}
+
+/// The ONNX file of each variant of a trained artifact (`models/artifacts/<name>/`).
+pub const ARTIFACT_VARIANTS: [(&str, &str); 2] =
+    [("int8", "model_int8.onnx"), ("fp32", "model.onnx")];
+
+/// Resolves a trained artifact by name (`ce-minilm-l6-scifact`, `...:fp32`) in
+/// [`crate::artifacts::search_paths`]. `Err(None)` when no artifact directory of that name
+/// exists (the caller reports the name as unknown); `Err(Some(_))` when one exists but
+/// lacks the variant's files.
+fn resolve_artifact(
+    id: &str,
+    variant: Option<&str>,
+    family: Family,
+) -> Result<ResolvedModel, Option<ModelError>> {
+    let searched = crate::artifacts::search_paths(id);
+    let dir = searched.iter().find(|p| p.is_dir()).ok_or(None)?;
+    let v = variant.unwrap_or("int8");
+    let file = ARTIFACT_VARIANTS
+        .iter()
+        .find(|(n, _)| *n == v)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| {
+            Some(ModelError::UnknownModel {
+                name: format!("{id}:{v}"),
+                known: format!("{id}:int8, {id}:fp32"),
+            })
+        })?;
+    let onnx = dir.join(file);
+    let tokenizer = dir.join("tokenizer.json");
+    for p in [&onnx, &tokenizer] {
+        if !p.is_file() {
+            return Err(Some(ModelError::Missing {
+                what: format!("artifact {id}:{v}"),
+                path: p.clone(),
+                hint: format!(
+                    "the committed artifacts hold only the int8 graph; rebuild every variant with the recipe named in {}",
+                    dir.join("MODEL_CARD.md").display()
+                ),
+            }));
+        }
+    }
+    Ok(ResolvedModel {
+        name: format!("{id}:{v}"),
+        family,
+        onnx,
+        tokenizer,
+    })
 }
 
 /// A tokenizer plus a pool of sessions of one ONNX model; runs batched inference.
@@ -265,10 +320,22 @@ impl OnnxModel {
         mut per_batch: impl FnMut(&PaddedBatch, &[i64], &[f32]) -> Result<Vec<T>, ModelError>,
     ) -> Result<Vec<T>, ModelError> {
         let encs = self.tokenizer.encode(texts)?;
+        self.run_encoded(&encs, output, self.opts.sort_by_length, &mut per_batch)
+    }
+
+    /// [`OnnxModel::run`] on already tokenized inputs (special tokens included);
+    /// `sort` chooses length-sorted batches (the default) or input order.
+    pub fn run_encoded<T>(
+        &self,
+        encs: &[Encoded],
+        output: &str,
+        sort: bool,
+        mut per_batch: impl FnMut(&PaddedBatch, &[i64], &[f32]) -> Result<Vec<T>, ModelError>,
+    ) -> Result<Vec<T>, ModelError> {
         let lengths: Vec<usize> = encs.iter().map(|e| e.ids.len()).collect();
-        let mut slots: Vec<Option<T>> = (0..texts.len()).map(|_| None).collect();
-        for ix in plan(&lengths, self.opts.batch_size, self.opts.sort_by_length) {
-            let b = PaddedBatch::build(&encs, &ix, self.pad_id);
+        let mut slots: Vec<Option<T>> = (0..encs.len()).map(|_| None).collect();
+        for ix in plan(&lengths, self.opts.batch_size, sort) {
+            let b = PaddedBatch::build(encs, &ix, self.pad_id);
             let shape = vec![b.batch as i64, b.seq as i64];
             let mut inputs = ort::inputs![
                 "input_ids" => Tensor::from_array((shape.clone(), b.input_ids.clone()))?,

@@ -69,6 +69,22 @@ impl TextTokenizer {
             .collect())
     }
 
+    /// Token ids of each text without special tokens (truncated at `max_length`), for
+    /// callers that assemble sequences themselves, such as (query, passage) pairs.
+    pub fn encode_plain(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>, ModelError> {
+        let encs = self
+            .inner
+            .encode_batch(texts.to_vec(), false)
+            .map_err(|e| ModelError::Tokenizer {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(encs
+            .into_iter()
+            .map(|e| e.get_ids().iter().map(|&i| i as i64).collect())
+            .collect())
+    }
+
     /// Token ids of one text (with special tokens), on the calling thread: no batch
     /// machinery, for latency-sensitive callers such as query tokenization.
     pub fn encode_one(&self, text: &str) -> Result<Vec<u32>, ModelError> {
