@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod bm25;
 pub mod hybrid;
 pub mod ingest;
+pub mod rerank;
 pub mod search;
 pub mod sparse;
 
@@ -71,6 +72,14 @@ pub enum IndexError {
     /// The index on disk was built by an incompatible version.
     #[error("the index at {0} was built with a different schema; delete it and ingest again")]
     Schema(String),
+    /// The reranker failed.
+    #[error("rerank with {model}: {detail}")]
+    Rerank {
+        /// The reranker's name.
+        model: String,
+        /// What failed.
+        detail: String,
+    },
 }
 
 /// The index fields.
@@ -145,6 +154,16 @@ pub struct QuarryIndex {
     query_normalizer: std::sync::RwLock<Option<QueryNormalizer>>,
     sparse: std::sync::RwLock<Option<Arc<SparseState>>>,
     hybrid: std::sync::RwLock<hybrid::HybridParams>,
+    reranker: std::sync::RwLock<Option<Reranker>>,
+}
+
+/// A second stage attached to an index: the pair scorer and how it is applied.
+#[derive(Clone)]
+pub struct Reranker {
+    /// The scorer (a cross-encoder).
+    pub scorer: Arc<dyn rerank::PairScorer>,
+    /// Candidates and fusion.
+    pub params: rerank::RerankParams,
 }
 
 /// Learned sparse retrieval attached to an index: its settings, the query tokenizer, the
@@ -228,6 +247,7 @@ impl QuarryIndex {
             query_normalizer: std::sync::RwLock::new(None),
             sparse: std::sync::RwLock::new(None),
             hybrid: std::sync::RwLock::new(hybrid::HybridParams::default()),
+            reranker: std::sync::RwLock::new(None),
         })
     }
 
@@ -259,6 +279,20 @@ impl QuarryIndex {
     /// The hybrid fusion parameters.
     pub fn hybrid_params(&self) -> hybrid::HybridParams {
         *self.hybrid.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The attached reranker, if any.
+    pub fn reranker(&self) -> Option<Reranker> {
+        self.reranker
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Attaches (or with `None` detaches) a reranker: every search then re-scores the
+    /// first stage's top `params.candidates` with it.
+    pub fn set_reranker(&self, r: Option<Reranker>) {
+        *self.reranker.write().unwrap_or_else(|e| e.into_inner()) = r;
     }
 
     /// Sets the hybrid fusion parameters.

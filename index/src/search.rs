@@ -187,11 +187,77 @@ impl QuarryIndex {
         k: usize,
         mode: SearchMode,
     ) -> Result<Vec<(String, f32)>, IndexError> {
-        let top = match mode {
-            SearchMode::Bm25 => self.bm25_top_k(text, k, self.bm25_params())?,
-            m => self.ranked(text, k, m)?,
+        let top = match self.reranker() {
+            Some(r) if r.params.candidates > 0 && k > 0 => {
+                let first = self.first_stage(text, k.max(r.params.candidates), mode)?;
+                self.reranked(text, first, &r, k)?
+            }
+            _ => self.first_stage(text, k, mode)?,
         };
         self.ids_of(&top)
+    }
+
+    /// The first stage's top `k` (BM25 through the fast path when its parameters allow).
+    fn first_stage(
+        &self,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+    ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
+        match mode {
+            SearchMode::Bm25 => self.bm25_top_k(text, k, self.bm25_params()),
+            m => self.ranked(text, k, m),
+        }
+    }
+
+    /// Re-scores the top `r.params.candidates` of `first` with the reranker (passages read
+    /// from the stored documents) and returns the top `k` of the re-ordered list.
+    pub fn reranked(
+        &self,
+        text: &str,
+        first: Vec<(f32, DocAddress)>,
+        r: &crate::Reranker,
+        k: usize,
+    ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
+        let n = r.params.candidates.min(first.len());
+        if n == 0 || text.trim().is_empty() {
+            let mut first = first;
+            first.truncate(k);
+            return Ok(first);
+        }
+        let passages = self.passages(&first[..n])?;
+        let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
+        let scores = r
+            .scorer
+            .score(text, &refs)
+            .map_err(|e| IndexError::Rerank {
+                model: r.scorer.name().to_string(),
+                detail: e,
+            })?;
+        if scores.len() != n {
+            return Err(IndexError::Rerank {
+                model: r.scorer.name().to_string(),
+                detail: format!("{} scores for {n} passages", scores.len()),
+            });
+        }
+        let mut out = crate::rerank::apply(&first, &scores, &r.params);
+        out.truncate(k);
+        Ok(out)
+    }
+
+    /// The reranker's text of each addressed document ([`crate::rerank::passage_of`]).
+    pub fn passages(&self, top: &[(f32, DocAddress)]) -> Result<Vec<String>, IndexError> {
+        let searcher = self.searcher();
+        let source = self.fields().source;
+        top.iter()
+            .map(|&(_, addr)| {
+                let d: TantivyDocument = searcher.doc(addr)?;
+                let src = d.get_first(source).and_then(|v| v.as_str()).unwrap_or("{}");
+                Ok(quarry_core::jsonl::parse_document(src)
+                    .map(|doc| crate::rerank::passage_of(&doc))
+                    .unwrap_or_default())
+            })
+            .collect()
     }
 
     /// The top `k` documents for `text` by BM25, with snippets.
@@ -226,10 +292,16 @@ impl QuarryIndex {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let top = match mode {
+        let rerank = self.reranker().filter(|r| r.params.candidates > 0);
+        let depth = rerank.as_ref().map_or(k, |r| k.max(r.params.candidates));
+        let first = match mode {
             SearchMode::Bm25 if terms.is_empty() => return Ok(Vec::new()),
-            SearchMode::Bm25 => self.bm25_ranked_terms(&terms, k)?,
-            m => self.ranked(text, k, m)?,
+            SearchMode::Bm25 => self.bm25_ranked_terms(&terms, depth)?,
+            m => self.ranked(text, depth, m)?,
+        };
+        let top = match &rerank {
+            Some(r) => self.reranked(text, first, r, k)?,
+            None => first,
         };
         let f = self.fields();
         let (gen_en, gen_zh) = if snippets && !top.is_empty() {
