@@ -16,5 +16,6 @@
 pub mod import;
 pub mod metrics;
 pub mod report;
+pub mod split;
 pub mod store;
 pub mod types;

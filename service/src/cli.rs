@@ -157,6 +157,13 @@ pub struct SearchArgs {
     /// bm25 | sparse | hybrid (default: [search] mode).
     #[arg(long)]
     pub mode: Option<String>,
+    /// Re-rank the first stage's top N with the cross-encoder (`--rerank` alone: [rerank]
+    /// candidates, 100 by default).
+    #[arg(long, value_name = "N", num_args = 0..=1)]
+    pub rerank: Option<Option<usize>>,
+    /// Cross-encoder for --rerank (default: [rerank] model).
+    #[arg(long, requires = "rerank")]
+    pub rerank_model: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -165,7 +172,7 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "all-minilm-l6-v2")]
     pub model: String,
     /// Family when --model is a directory.
-    #[arg(long, value_parser = ["sentence-embedding", "sparse-encoder"])]
+    #[arg(long, value_parser = ["sentence-embedding", "sparse-encoder", "cross-encoder"])]
     pub family: Option<String>,
     /// Texts to encode.
     #[arg(required = true)]
@@ -357,9 +364,57 @@ impl Ctx {
         Ok(())
     }
 
+    /// Loads the cross-encoder ([rerank] model unless `over.model`) and attaches it to the
+    /// index with the configured fusion; returns what was attached.
+    pub fn attach_reranker(
+        &self,
+        index: &QuarryIndex,
+        over: &RerankOverrides,
+    ) -> Result<quarry_index::Reranker> {
+        use quarry_models::rerank::CrossEncoder;
+        let c = &self.cfg.rerank;
+        let model = over.model.clone().unwrap_or_else(|| c.model.clone());
+        let params = quarry_index::rerank::RerankParams {
+            candidates: over.candidates.unwrap_or(c.candidates),
+            fusion: over
+                .fusion
+                .as_deref()
+                .unwrap_or(&c.fusion)
+                .parse()
+                .map_err(anyhow::Error::msg)?,
+            weight: over.weight.unwrap_or(c.weight),
+        };
+        let opts = EncoderOptions {
+            batch_size: c.batch_size.max(1),
+            max_length: c.max_length.max(8),
+            ..EncoderOptions::from(&self.cfg.models)
+        };
+        let ce = CrossEncoder::load(&self.registry(None)?, &model.parse()?, &opts, c.max_query)
+            .with_context(|| format!("load the cross-encoder '{model}'"))?;
+        let r = quarry_index::Reranker {
+            scorer: std::sync::Arc::new(ce),
+            params,
+        };
+        index.set_reranker(Some(r.clone()));
+        Ok(r)
+    }
+
     pub fn print_json(&self, v: &serde_json::Value) {
         println!("{}", serde_json::to_string_pretty(v).expect("json"));
     }
+}
+
+/// Per-command changes to the [rerank] settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RerankOverrides {
+    /// Candidates re-scored.
+    pub candidates: Option<usize>,
+    /// The cross-encoder.
+    pub model: Option<String>,
+    /// `linear` or `none`.
+    pub fusion: Option<String>,
+    /// Cross-encoder weight in linear fusion.
+    pub weight: Option<f32>,
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -436,7 +491,27 @@ pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
             ),
         })
         .collect();
-    let ner_ok = ner.iter().all(|(_, f)| f.iter().all(|s| s.status == "ok"));
+    // The committed cross-encoders, likewise.
+    let rerank: Vec<(String, Vec<quarry_models::artifacts::FileStatus>)> =
+        quarry_models::rerank::BUNDLED_RERANKERS
+            .iter()
+            .map(|name| {
+                let dirs = quarry_models::artifacts::search_paths(name);
+                let files = match dirs.iter().find(|d| d.is_dir()) {
+                    Some(d) => quarry_models::artifacts::verify(d),
+                    None => vec![quarry_models::artifacts::FileStatus {
+                        path: dirs.last().cloned().unwrap_or_default(),
+                        status: "missing",
+                        size: None,
+                    }],
+                };
+                (name.to_string(), files)
+            })
+            .collect();
+    let ner_ok = ner
+        .iter()
+        .chain(&rerank)
+        .all(|(_, f)| f.iter().all(|s| s.status == "ok"));
     if ctx.json {
         let models: Vec<_> = reg
             .manifest
@@ -453,7 +528,11 @@ pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
             .iter()
             .map(|(n, f)| (n.clone(), serde_json::json!(f)))
             .collect();
-        ctx.print_json(&serde_json::json!({"home": reg.home.root(), "models": models, "items": st, "ner_artifacts": ner}));
+        let rerank: serde_json::Map<String, serde_json::Value> = rerank
+            .iter()
+            .map(|(n, f)| (n.clone(), serde_json::json!(f)))
+            .collect();
+        ctx.print_json(&serde_json::json!({"home": reg.home.root(), "models": models, "items": st, "ner_artifacts": ner, "rerank_artifacts": rerank}));
     } else {
         println!("home: {}", reg.home.root().display());
         for m in &reg.manifest.models {
@@ -479,13 +558,17 @@ pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
     }
     if !ctx.json {
         println!();
-        for (name, files) in &ner {
+        let tagged = ner
+            .iter()
+            .map(|(n, f)| (format!("ner/{n}"), f))
+            .chain(rerank.iter().map(|(n, f)| (format!("rerank/{n}"), f)));
+        for (name, files) in tagged {
             for f in files {
                 let size = f.size.map(human).unwrap_or_else(|| "-".into());
                 println!(
                     "{:<8} {:<34} {:>9}  {}",
                     f.status,
-                    format!("ner/{name}"),
+                    name,
                     size,
                     f.path.display()
                 );
@@ -642,12 +725,25 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         .unwrap_or(&ctx.cfg.search.mode)
         .parse()
         .map_err(anyhow::Error::msg)?;
+    let rerank = match a.rerank {
+        None => None,
+        Some(n) => Some(ctx.attach_reranker(
+            &index,
+            &RerankOverrides {
+                candidates: n,
+                model: a.rerank_model.clone(),
+                ..Default::default()
+            },
+        )?),
+    };
     let started = std::time::Instant::now();
     let hits = index.search_mode(&a.query, k, mode, true)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     if ctx.json {
+        let rerank =
+            rerank.map(|r| serde_json::json!({"model": r.scorer.name(), "params": r.params}));
         ctx.print_json(
-            &serde_json::json!({"query": a.query, "k": k, "mode": mode, "took_ms": ms, "hits": hits}),
+            &serde_json::json!({"query": a.query, "k": k, "mode": mode, "rerank": rerank, "took_ms": ms, "hits": hits}),
         );
     } else {
         if hits.is_empty() {
@@ -674,7 +770,18 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
     let spec: ModelSpec = a.model.parse()?;
     let family = match (&spec, &a.family) {
         (_, Some(f)) => f.parse::<Family>()?,
-        (ModelSpec::Named { id, .. }, None) => reg.manifest.model(id)?.family.parse()?,
+        (ModelSpec::Named { id, .. }, None) => match reg.manifest.model(id) {
+            Ok(m) => m.family.parse()?,
+            // trained artifacts outside the manifest are cross-encoders
+            Err(_)
+                if quarry_models::artifacts::search_paths(id)
+                    .iter()
+                    .any(|p| p.is_dir()) =>
+            {
+                Family::CrossEncoder
+            }
+            Err(e) => return Err(e.into()),
+        },
         (ModelSpec::Dir(_), None) => Family::SentenceEmbedding,
     };
     let opts = EncoderOptions::from(&ctx.cfg.models);
@@ -713,6 +820,28 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
                 for (t, terms) in texts.iter().zip(&out) {
                     let s: Vec<String> = terms.iter().map(|(w, x)| format!("{w}:{x:.2}")).collect();
                     println!("{t:?}: {}", s.join(" "));
+                }
+            }
+        }
+        Family::CrossEncoder => {
+            let Some((query, passages)) = texts.split_first() else {
+                anyhow::bail!("a cross-encoder scores passages against a query: give the query first, then the passages");
+            };
+            let c = &ctx.cfg.rerank;
+            let opts = EncoderOptions {
+                max_length: c.max_length.max(8),
+                batch_size: c.batch_size.max(1),
+                ..opts
+            };
+            let m = quarry_models::rerank::CrossEncoder::load(&reg, &spec, &opts, c.max_query)?;
+            let scores = m.score(query, passages)?;
+            if ctx.json {
+                ctx.print_json(
+                    &serde_json::json!({"model": m.name(), "query": query, "scores": scores}),
+                );
+            } else {
+                for (p, s) in passages.iter().zip(&scores) {
+                    println!("{s:>8.4}  {p:?}");
                 }
             }
         }

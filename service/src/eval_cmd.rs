@@ -22,7 +22,7 @@ use std::time::Instant;
 pub enum EvalCommand {
     /// Retrieval on a BEIR directory: nDCG@k, Recall@100, MRR@k, MAP, P@k.
     #[command(
-        after_help = "Example: quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25 --json\nSystems: bm25 | bm25:k1=0.9,b=0.4 | sparse | hybrid | hybrid:fusion=rrf,bm25=1,sparse=1 (+rerank arrives with issue 7)"
+        after_help = "Example: quarry eval retrieval --beir ../shared/data/retrieval/scifact --split train --system bm25 --json\nSystems: bm25 | bm25:k1=0.9,b=0.4 | sparse | hybrid | hybrid:fusion=rrf,bm25=1,sparse=1,\n  and any of them + cross-encoder re-ranking: hybrid+rerank | bm25+rerank:n=50 | sparse+rerank:n=100,fusion=linear,w=0.8,model=DIR\nParts: --part dev|fit evaluates the held-out fifth of the split's queries (sha256 rule, quarry_eval::split) or the rest"
     )]
     Retrieval(RetrievalArgs),
     /// Entity recognition: strict span+type P/R/F1, micro and per type (seqeval semantics),
@@ -65,9 +65,13 @@ pub struct RetrievalArgs {
     /// The qrels split; only queries judged in it are evaluated.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// The system: `bm25` or `bm25:k1=X,b=Y`.
+    /// The system: `bm25`, `bm25:k1=X,b=Y`, `sparse`, `hybrid[:...]`, each optionally
+    /// followed by `+rerank[:n=N,fusion=linear|none,w=W,model=M]`.
     #[arg(long, default_value = "bm25")]
     pub system: String,
+    /// Which of the split's queries: all, dev (the held-out fifth) or fit (the rest).
+    #[arg(long, default_value = "all")]
+    pub part: quarry_eval::split::Part,
     /// Cutoff for nDCG@k, MRR@k and P@k (Recall is also given at 100).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
@@ -263,6 +267,47 @@ fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T> {
         .with_context(|| format!("bad number in '{k}={v}'"))
 }
 
+/// A first stage and, optionally, cross-encoder re-ranking of its top results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemSpec {
+    /// The first stage.
+    pub first: RetrievalSystem,
+    /// Re-ranking settings that differ from [rerank]; None = no re-ranking.
+    pub rerank: Option<crate::cli::RerankOverrides>,
+}
+
+/// Parses `FIRST[+rerank[:n=N,fusion=F,w=W,model=M]]`.
+pub fn parse_system_spec(spec: &str) -> Result<SystemSpec> {
+    let (first, rerank) = match spec.split_once('+') {
+        None => (spec, None),
+        Some((first, rest)) => {
+            let (name, args) = rest.split_once(':').unwrap_or((rest, ""));
+            if name.trim() != "rerank" {
+                bail!("unknown second stage '{name}' in '{spec}' (available: +rerank)");
+            }
+            let mut o = crate::cli::RerankOverrides::default();
+            for (k, v) in key_values(args)? {
+                match k.as_str() {
+                    "n" => o.candidates = Some(num(&k, &v)?),
+                    "fusion" => {
+                        v.parse::<quarry_index::rerank::RerankFusion>()
+                            .map_err(anyhow::Error::msg)?;
+                        o.fusion = Some(v)
+                    }
+                    "w" => o.weight = Some(num(&k, &v)?),
+                    "model" => o.model = Some(v),
+                    other => bail!("unknown rerank option '{other}' (n, fusion, w, model)"),
+                }
+            }
+            (first, Some(o))
+        }
+    };
+    Ok(SystemSpec {
+        first: parse_system(first)?,
+        rerank,
+    })
+}
+
 /// Parses `bm25` or `bm25:k1=0.9,b=0.4`.
 pub fn parse_system(spec: &str) -> Result<RetrievalSystem> {
     let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
@@ -309,8 +354,7 @@ pub fn parse_system(spec: &str) -> Result<RetrievalSystem> {
             }
             Ok(RetrievalSystem::Hybrid(Some(p)))
         }
-        s if s.contains("rerank") => bail!("system '{spec}' is not available yet: cross-encoder re-ranking arrives with issue 7"),
-        other => bail!("unknown retrieval system '{other}' (available: bm25, bm25:k1=X,b=Y, sparse, hybrid, hybrid:fusion=rrf|linear,bm25=W,sparse=W,k=K,depth=N)"),
+        other => bail!("unknown retrieval system '{other}' (available: bm25, bm25:k1=X,b=Y, sparse, hybrid, hybrid:fusion=rrf|linear,bm25=W,sparse=W,k=K,depth=N, each optionally +rerank)"),
     }
 }
 
@@ -426,7 +470,8 @@ fn print_metrics(ctx: &Ctx, out: &serde_json::Value, headline: &[&str]) {
 }
 
 fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
-    let system = parse_system(&a.system)?;
+    let spec = parse_system_spec(&a.system)?;
+    let system = spec.first.clone();
     let started = Instant::now();
     let ds = beir::load_beir(&a.beir, &a.split)?;
     let load_s = started.elapsed().as_secs_f64();
@@ -445,8 +490,26 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
         }
     };
     index.set_bm25_params(params);
+    let rerank = match &spec.rerank {
+        Some(o) => Some(ctx.attach_reranker(&index, o)?),
+        None => None,
+    };
 
-    let queries = ds.queries_with_qrels();
+    let mut queries = ds.queries_with_qrels();
+    queries.retain(|q| a.part.contains(&q.id));
+    if queries.is_empty() {
+        bail!(
+            "no judged query of split '{}' is in part {:?}",
+            a.split,
+            a.part
+        );
+    }
+    let qrels: quarry_eval::types::Qrels = ds
+        .qrels
+        .iter()
+        .filter(|(q, _)| a.part.contains(q))
+        .map(|(q, r)| (q.clone(), r.clone()))
+        .collect();
     let depth = a.depth.max(a.k).max(100);
     let pb = ctx.progress(queries.len() as u64, "searching");
     pb.set_style(
@@ -456,8 +519,11 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     );
     let t = Instant::now();
     let mut run = quarry_eval::types::Run::new();
+    let mut latencies_ms = Vec::with_capacity(queries.len());
     for q in &queries {
+        let tq = Instant::now();
         let hits = index.search_ids_mode(&q.text, depth, mode)?;
+        latencies_ms.push(tq.elapsed().as_secs_f64() * 1e3);
         run.insert(
             q.id.clone(),
             hits.into_iter().map(|(d, s)| (d, s as f64)).collect(),
@@ -470,10 +536,17 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     let mut ks: Vec<usize> = vec![1, 5, 10, 20, 100, a.k];
     ks.sort_unstable();
     ks.dedup();
-    let res = ir::IrEvaluator::new(&ks).evaluate(&ds.qrels, &run);
+    let res = ir::IrEvaluator::new(&ks).evaluate(&qrels, &run);
+    latencies_ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        // nearest rank
+        let i = ((p / 100.0) * latencies_ms.len() as f64).ceil() as usize;
+        latencies_ms[i.clamp(1, latencies_ms.len()) - 1]
+    };
     let timings = serde_json::json!({
         "load_s": load_s, "index_s": index_s, "search_s": search_s,
         "queries_per_s": queries.len() as f64 / search_s.max(1e-9),
+        "latency_ms": {"p50": pct(50.0), "p90": pct(90.0), "p99": pct(99.0), "max": pct(100.0)},
     });
     let mut config = serde_json::json!({
         "k1": round6(params.k1), "b": round6(params.b), "depth": depth, "split": a.split,
@@ -484,6 +557,17 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     }
     if mode == SearchMode::Hybrid {
         config["hybrid"] = serde_json::to_value(index.hybrid_params())?;
+    }
+    if a.part != quarry_eval::split::Part::All {
+        config["part"] = serde_json::to_value(a.part)?;
+    }
+    if let Some(r) = &rerank {
+        let c = &ctx.cfg.rerank;
+        config["rerank"] = serde_json::json!({
+            "model": r.scorer.name(), "candidates": r.params.candidates,
+            "fusion": r.params.fusion, "weight": round6(r.params.weight),
+            "max_length": c.max_length, "max_query": c.max_query, "batch_size": c.batch_size,
+        });
     }
     let id = store.save_run(&RunRecord {
         timings: timings.clone(),

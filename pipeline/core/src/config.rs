@@ -66,6 +66,44 @@ pub struct QuarryConfig {
     pub search: SearchConfig,
     /// Learned sparse expansion at ingestion.
     pub sparse: SparseConfig,
+    /// Cross-encoder re-ranking of the first stage's top results.
+    pub rerank: RerankConfig,
+}
+
+/// Cross-encoder re-ranking (`quarry search --rerank N`, `--system hybrid+rerank`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RerankConfig {
+    /// Cross-encoder: a committed artifact name (`ce-minilm-l6-scifact`, `...:fp32`), or a
+    /// directory with `model.onnx` and `tokenizer.json`.
+    pub model: String,
+    /// First-stage results re-scored when a search asks for re-ranking without a number.
+    pub candidates: usize,
+    /// Score fusion with the first stage: `linear` (min-max normalized weighted sum) or
+    /// `none` (the cross-encoder's score alone).
+    pub fusion: String,
+    /// Weight of the cross-encoder in linear fusion; the first stage gets `1 - weight`.
+    pub weight: f32,
+    /// Longest (query, passage) pair in tokens; the passage is cut first.
+    pub max_length: usize,
+    /// Longest query in tokens.
+    pub max_query: usize,
+    /// Pairs per ONNX run (length-sorted, padded to the batch's longest).
+    pub batch_size: usize,
+}
+
+impl Default for RerankConfig {
+    fn default() -> Self {
+        RerankConfig {
+            model: "ce-minilm-l6-scifact".into(),
+            candidates: 100,
+            fusion: "linear".into(),
+            weight: 0.8,
+            max_length: 256,
+            max_query: 64,
+            batch_size: 32,
+        }
+    }
 }
 
 /// Index location and writer settings.
