@@ -2,12 +2,15 @@
 """Build a BERT ONNX graph directly from safetensors weights (no PyTorch).
 
     bert_onnx.py --weights model.safetensors --config config.json \
-                 --kind {encoder,splade} --out OUT.onnx [--opset 17]
+                 --kind {encoder,splade,cross-encoder} --out OUT.onnx [--opset 17]
 
 Inputs (int64, dynamic axes batch/sequence): input_ids, attention_mask,
 token_type_ids.
 
   kind=encoder -> output `last_hidden_state` float32 [batch, sequence, hidden]
+  kind=cross-encoder -> BertForSequenceClassification head: output `logits`
+                  float32 [batch, num_labels] = classifier(tanh(pooler(h[:, 0])))
+                  (weights pooler.dense.*, classifier.*; one label for a re-ranker)
   kind=splade  -> MLM head + SPLADE max pooling inside the graph:
                   output `sparse` float32 [batch, vocab] =
                   max_t( log(1 + relu(logits[b, t, :])) * attention_mask[b, t] )
@@ -353,6 +356,19 @@ def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=Non
             g.op_to("Log", [r1], "sparse")
         width = vocab if head_ids is None else len(head_ids)
         outputs.append(helper.make_tensor_value_info("sparse", TensorProto.FLOAT, ["batch", width]))
+    elif kind == "cross-encoder":
+        # BertForSequenceClassification: pooler (dense + tanh on [CLS]) then classifier.
+        # (Graph.const stores 0-d arrays as 1-d, so: Gather [0] then Squeeze the axis.)
+        c_cls = g.const("const_cls_position", np.array([0], dtype=np.int64))
+        c_ax1 = g.const("const_axes_1", np.array([1], dtype=np.int64))
+        cls = g.op("Gather", [x, c_cls], prefix="pooler.cls.Gather", axis=1)          # [B,1,H]
+        cls = g.op("Squeeze", [cls, c_ax1], prefix="pooler.cls.Squeeze")              # [B,H]
+        pooled = g.op("Tanh", [linear(cls, "pooler.dense", hidden, hidden)], prefix="pooler.Tanh")
+        n_labels = w.get("classifier.weight").shape[0]
+        logits = linear(pooled, "classifier", hidden, n_labels)
+        g.op_to("Identity", [logits], "logits")
+        outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", n_labels]))
+        info["labels"] = str(n_labels)
     else:
         raise ConversionError(f"unknown kind {kind}")
 
@@ -390,7 +406,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", required=True, help="model.safetensors")
     ap.add_argument("--config", required=True, help="HF config.json")
-    ap.add_argument("--kind", required=True, choices=["encoder", "splade"])
+    ap.add_argument("--kind", required=True, choices=["encoder", "splade", "cross-encoder"])
     ap.add_argument("--out", required=True, help="output .onnx path (written only here)")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--splade-pooling", choices=["fast", "naive", "copy"], default="copy",

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Rebuild Quarry's cross-encoder from the all-MiniLM-L6-v2 weights, end to end:
+#
+#   apt-get install -y python3-torch libopenblas0-pthread   # Debian's CPU PyTorch 1.13 + BLAS
+#   cargo build --release --bin quarry && target/release/quarry models fetch
+#   models/recipes/cross_encoder/build.sh
+#
+# Steps (work files under $WORK, default $QUARRY_HOME/ce-work):
+#  1. first stage: `quarry eval retrieval --split train --system hybrid` on SciFact; the run
+#     (ranked lists + scores) goes into the evaluation store
+#  2. export_pairs.py: labelled groups from the store: qrels positives, hard negatives =
+#     the run's top 50 minus positives; queries split fit / dev (quarry_eval::split rule)
+#  3. train.py (Debian's torch): listwise loss over [positive + 7 negatives], dev-selected
+#  4. bert_onnx.py --kind cross-encoder (fp32) and quantize_ce.py (int8, embeddings too),
+#     check_ce.py (ONNX vs PyTorch logits; writes the Rust reference fixture)
+#  5. the artifact: models/artifacts/ce-minilm-l6-scifact/ (model_int8.onnx committed;
+#     model.onnx, fp32, is written there too but git-ignored), SHA256SUMS, train log
+#
+# Environment: DATA (../shared/data), QUARRY (target/release/quarry), WORK, EPOCHS (2),
+# THREADS (2), SEED (13), MAX_LENGTH (192, training pairs), BENCH_VENV (a venv with
+# models/requirements-dev.txt; created when missing).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+cd "$ROOT"
+HOME_DIR=${QUARRY_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/quarry}
+DATA=${DATA:-${QUARRY_SHARED_DATA:-../shared/data}}
+QUARRY=${QUARRY:-${CARGO_TARGET_DIR:-target}/release/quarry}
+WORK=${WORK:-$HOME_DIR/ce-work}
+EPOCHS=${EPOCHS:-2}
+THREADS=${THREADS:-2}
+SEED=${SEED:-13}
+MAX_LENGTH=${MAX_LENGTH:-192}
+NAME=ce-minilm-l6-scifact
+OUT=models/artifacts/$NAME
+RECIPE=models/recipes/cross_encoder
+BENCH_VENV=${BENCH_VENV:-$HOME_DIR/bench-venv}
+VPY=$BENCH_VENV/bin/python
+TORCH_PY=${TORCH_PY:-/usr/bin/python3}
+
+die() { echo "build.sh: error: $*" >&2; exit 1; }
+[[ -x "$QUARRY" ]] || die "no quarry binary at $QUARRY (cargo build --release --bin quarry)"
+[[ -f "$DATA/retrieval/scifact/corpus.jsonl" ]] || die "SciFact not found under $DATA/retrieval/scifact"
+"$TORCH_PY" -c 'import torch' 2>/dev/null || die "$TORCH_PY has no torch: apt-get install -y python3-torch libopenblas0-pthread"
+MINILM=$HOME_DIR/models/all-minilm-l6-v2
+[[ -f "$MINILM/model.safetensors" ]] || "$QUARRY" models fetch --model all-minilm-l6-v2
+if [[ ! -x "$VPY" ]] || ! "$VPY" -c 'import tokenizers, onnxruntime, onnx, safetensors' 2>/dev/null; then
+    python3 -m venv "$BENCH_VENV" && "$VPY" -m pip install -q -r models/requirements-dev.txt \
+        || die "could not build $BENCH_VENV from models/requirements-dev.txt"
+fi
+mkdir -p "$WORK"
+
+echo "== 1. first stage (hybrid) on SciFact train" >&2
+RUN=$("$QUARRY" --json eval retrieval --beir "$DATA/retrieval/scifact" --split train \
+      --system hybrid --depth 100 | "$VPY" -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
+DB=$HOME_DIR/eval.sqlite
+
+echo "== 2. export pairs from run $RUN" >&2
+"$VPY" $RECIPE/export_pairs.py --db "$DB" --run "$RUN" --tokenizer "$MINILM/tokenizer.json" \
+    --out-dir "$WORK/pairs"
+
+echo "== 3. train ($EPOCHS epochs, $THREADS threads, seed $SEED)" >&2
+mkdir -p "$WORK/init"
+ln -sf "$MINILM/model.safetensors" "$WORK/init/model.safetensors"
+cp "$MINILM/config.json" "$WORK/init/config.json"
+OPENBLAS_NUM_THREADS=$THREADS "$TORCH_PY" $RECIPE/train.py --pairs "$WORK/pairs" --init "$WORK/init" \
+    --out "$WORK/train" --epochs "$EPOCHS" --threads "$THREADS" --seed "$SEED" \
+    --max-length "$MAX_LENGTH" --eval-every 185
+OPENBLAS_NUM_THREADS=1 "$TORCH_PY" $RECIPE/torch_reference.py --model "$WORK/train" --pairs "$WORK/pairs" \
+    --out "$WORK/train/reference.json"
+
+echo "== 4. ONNX export, int8, checks" >&2
+mkdir -p "$OUT"
+"$VPY" models/recipes/bert_onnx.py --weights "$WORK/train/model.safetensors" \
+    --config "$WORK/train/config.json" --kind cross-encoder --out "$OUT/model.onnx"
+"$VPY" $RECIPE/quantize_ce.py --in "$OUT/model.onnx" --out "$OUT/model_int8.onnx"
+cp "$MINILM/tokenizer.json" "$OUT/tokenizer.json"
+cp "$WORK/train/config.json" "$OUT/config.json"
+cp "$WORK/train/train_log.jsonl" "$OUT/train_log.jsonl"
+"$VPY" $RECIPE/check_ce.py --ref "$WORK/train/reference.json" --onnx "$OUT/model.onnx" \
+    --int8 "$OUT/model_int8.onnx" --corpus "$DATA/retrieval/scifact" --tokenizer "$OUT/tokenizer.json" \
+    --out models/reference/cross_encoder.json
+
+echo "== 5. checksums" >&2
+(cd "$OUT" && sha256sum model_int8.onnx tokenizer.json config.json > SHA256SUMS)
+cat "$OUT/SHA256SUMS" >&2
+echo "build.sh: done; measure with: $QUARRY eval retrieval --beir $DATA/retrieval/scifact --split train --part dev --system hybrid+rerank" >&2
