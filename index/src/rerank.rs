@@ -67,7 +67,7 @@ impl Default for RerankParams {
         RerankParams {
             candidates: 100,
             fusion: RerankFusion::Linear,
-            weight: 0.8,
+            weight: 0.5,
         }
     }
 }

@@ -82,7 +82,8 @@ pub struct RerankConfig {
     /// Score fusion with the first stage: `linear` (min-max normalized weighted sum) or
     /// `none` (the cross-encoder's score alone).
     pub fusion: String,
-    /// Weight of the cross-encoder in linear fusion; the first stage gets `1 - weight`.
+    /// Weight of the cross-encoder in linear fusion; the first stage gets `1 - weight`
+    /// (0.5: best on the SciFact dev fifth for hybrid top 100, BENCHMARKS.md).
     pub weight: f32,
     /// Longest (query, passage) pair in tokens; the passage is cut first.
     pub max_length: usize,
@@ -98,7 +99,7 @@ impl Default for RerankConfig {
             model: "ce-minilm-l6-scifact".into(),
             candidates: 100,
             fusion: "linear".into(),
-            weight: 0.8,
+            weight: 0.5,
             max_length: 256,
             max_query: 64,
             batch_size: 32,
