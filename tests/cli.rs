@@ -517,7 +517,7 @@ fn eval_retrieval_on_scifact_matches_its_trec_run_and_is_stored() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("ndcg@10"));
 
-    // Systems that do not exist yet say which issue brings them.
+    // Unknown second stages are named in the error.
     let o = quarry()
         .args([
             "eval",
@@ -525,7 +525,7 @@ fn eval_retrieval_on_scifact_matches_its_trec_run_and_is_stored() {
             "--split",
             "train",
             "--system",
-            "hybrid+rerank",
+            "hybrid+colbert",
             "--beir",
         ])
         .arg(&scifact)
@@ -534,7 +534,11 @@ fn eval_retrieval_on_scifact_matches_its_trec_run_and_is_stored() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("issue 7"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown second stage"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

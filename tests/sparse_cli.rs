@@ -3,19 +3,14 @@
 //! the three search modes; bad mode and system names are clear errors. Needs the models
 //! (`quarry models fetch`) and ../shared/data (SciFact).
 
+mod common;
+
+use common::{json_ok, quarry};
 use quarry_core::config::AnalysisConfig;
 use std::io::{BufRead, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn quarry() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
-    c.env_remove("QUARRY_CONFIG")
-        .env_remove("QUARRY_LOG")
-        .env_remove("ORT_DYLIB_PATH");
-    c
-}
 
 fn scifact_jsonl(dir: &Path, n: usize) -> std::path::PathBuf {
     let src = quarry_core::shared_data::dir().join("retrieval/scifact/corpus.jsonl");
@@ -29,17 +24,6 @@ fn scifact_jsonl(dir: &Path, n: usize) -> std::path::PathBuf {
         writeln!(w, "{doc}").unwrap();
     }
     out
-}
-
-/// Runs a command that must succeed and print JSON.
-fn json_ok(cmd: &mut Command, what: &str) -> serde_json::Value {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The checkpoint line recorded in the index's last commit, if any.

@@ -157,10 +157,10 @@ pub struct SearchArgs {
     /// bm25 | sparse | hybrid (default: [search] mode).
     #[arg(long)]
     pub mode: Option<String>,
-    /// Re-rank the first stage's top N with the cross-encoder (`--rerank` alone: [rerank]
-    /// candidates, 100 by default).
-    #[arg(long, value_name = "N", num_args = 0..=1)]
-    pub rerank: Option<Option<usize>>,
+    /// Re-rank the first stage's top N with the cross-encoder ([rerank] sets the model and
+    /// the fusion; 0 = [rerank] candidates).
+    #[arg(long, value_name = "N")]
+    pub rerank: Option<usize>,
     /// Cross-encoder for --rerank (default: [rerank] model).
     #[arg(long, requires = "rerank")]
     pub rerank_model: Option<String>,
@@ -730,7 +730,7 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         Some(n) => Some(ctx.attach_reranker(
             &index,
             &RerankOverrides {
-                candidates: n,
+                candidates: Some(n).filter(|&n| n > 0),
                 model: a.rerank_model.clone(),
                 ..Default::default()
             },
