@@ -25,15 +25,9 @@ use std::time::Instant;
 const USAGE: &str = "usage: bench_rerank --pairs FILE [--model ce-minilm-l6-scifact] \
 [--threads 2] [--batch 32] [--max-len 256] [--unsorted] [--warmup 1] [--json]";
 
-/// User + system CPU time of this process (all threads), from `/proc/self/stat`.
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::process_cpu_seconds;
 
 fn main() -> Result<()> {
     let mut pairs_path = None;

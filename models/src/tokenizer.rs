@@ -53,14 +53,8 @@ impl TextTokenizer {
 
     /// Tokenizes texts (with special tokens).
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoded>, ModelError> {
-        let encs =
-            self.inner
-                .encode_batch(texts.to_vec(), true)
-                .map_err(|e| ModelError::Tokenizer {
-                    path: self.path.clone(),
-                    detail: e.to_string(),
-                })?;
-        Ok(encs
+        Ok(self
+            .encode_batch(texts, true)?
             .into_iter()
             .map(|e| Encoded {
                 ids: e.get_ids().iter().map(|&i| i as i64).collect(),
@@ -72,17 +66,28 @@ impl TextTokenizer {
     /// Token ids of each text without special tokens (truncated at `max_length`), for
     /// callers that assemble sequences themselves, such as (query, passage) pairs.
     pub fn encode_plain(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>, ModelError> {
-        let encs = self
-            .inner
-            .encode_batch(texts.to_vec(), false)
-            .map_err(|e| ModelError::Tokenizer {
-                path: self.path.clone(),
-                detail: e.to_string(),
-            })?;
-        Ok(encs
+        Ok(self
+            .encode_batch(texts, false)?
             .into_iter()
             .map(|e| e.get_ids().iter().map(|&i| i as i64).collect())
             .collect())
+    }
+
+    fn encode_batch(
+        &self,
+        texts: &[&str],
+        special: bool,
+    ) -> Result<Vec<tokenizers::Encoding>, ModelError> {
+        self.inner
+            .encode_batch(texts.to_vec(), special)
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> ModelError {
+        ModelError::Tokenizer {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        }
     }
 
     /// Token ids of one text (with special tokens), on the calling thread: no batch
@@ -91,10 +96,7 @@ impl TextTokenizer {
         self.inner
             .encode(text, true)
             .map(|e| e.get_ids().to_vec())
-            .map_err(|e| ModelError::Tokenizer {
-                path: self.path.clone(),
-                detail: e.to_string(),
-            })
+            .map_err(|e| self.error(e))
     }
 
     /// The text of a token id.
