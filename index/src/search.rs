@@ -187,14 +187,22 @@ impl QuarryIndex {
         k: usize,
         mode: SearchMode,
     ) -> Result<Vec<(String, f32)>, IndexError> {
-        let top = match self.reranker() {
-            Some(r) if r.params.candidates > 0 && k > 0 => {
-                let first = self.first_stage(text, k.max(r.params.candidates), mode)?;
-                self.reranked(text, first, &r, k)?
-            }
-            _ => self.first_stage(text, k, mode)?,
-        };
+        let (rerank, depth) = self.rerank_plan(k);
+        let first = self.first_stage(text, depth, mode)?;
+        let top = self.reranked(text, first, rerank.as_ref(), k)?;
         self.ids_of(&top)
+    }
+
+    /// The attached reranker, when it re-scores anything for a request of `k` results, and
+    /// how deep the first stage must go for it (`k` without one).
+    fn rerank_plan(&self, k: usize) -> (Option<crate::Reranker>, usize) {
+        match self.reranker() {
+            Some(r) if r.params.candidates > 0 && k > 0 => {
+                let depth = k.max(r.params.candidates);
+                (Some(r), depth)
+            }
+            _ => (None, k),
+        }
     }
 
     /// The first stage's top `k` (BM25 through the fast path when its parameters allow).
@@ -211,20 +219,20 @@ impl QuarryIndex {
     }
 
     /// Re-scores the top `r.params.candidates` of `first` with the reranker (passages read
-    /// from the stored documents) and returns the top `k` of the re-ordered list.
+    /// from the stored documents) and returns the top `k` of the re-ordered list; without a
+    /// reranker, the top `k` of `first`.
     pub fn reranked(
         &self,
         text: &str,
-        first: Vec<(f32, DocAddress)>,
-        r: &crate::Reranker,
+        mut first: Vec<(f32, DocAddress)>,
+        rerank: Option<&crate::Reranker>,
         k: usize,
     ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
-        let n = r.params.candidates.min(first.len());
-        if n == 0 || text.trim().is_empty() {
-            let mut first = first;
+        let n = rerank.map_or(0, |r| r.params.candidates.min(first.len()));
+        let Some(r) = rerank.filter(|_| n > 0 && !text.trim().is_empty()) else {
             first.truncate(k);
             return Ok(first);
-        }
+        };
         let passages = self.passages(&first[..n])?;
         let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
         let scores = r
@@ -292,17 +300,13 @@ impl QuarryIndex {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let rerank = self.reranker().filter(|r| r.params.candidates > 0);
-        let depth = rerank.as_ref().map_or(k, |r| k.max(r.params.candidates));
+        let (rerank, depth) = self.rerank_plan(k);
         let first = match mode {
             SearchMode::Bm25 if terms.is_empty() => return Ok(Vec::new()),
             SearchMode::Bm25 => self.bm25_ranked_terms(&terms, depth)?,
             m => self.ranked(text, depth, m)?,
         };
-        let top = match &rerank {
-            Some(r) => self.reranked(text, first, r, k)?,
-            None => first,
-        };
+        let top = self.reranked(text, first, rerank.as_ref(), k)?;
         let f = self.fields();
         let (gen_en, gen_zh) = if snippets && !top.is_empty() {
             let mut en = SnippetGenerator::create(&searcher, &query, f.en)?;
