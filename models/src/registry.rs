@@ -126,12 +126,15 @@ impl Registry {
     /// Resolves a spec; a directory spec takes its family from `family`.
     pub fn resolve(&self, spec: &ModelSpec, family: Family) -> Result<ResolvedModel, ModelError> {
         match spec {
-            ModelSpec::Named { id, variant } if self.manifest.model(id).is_err() => {
-                resolve_artifact(id, variant.as_deref(), family)
-                    .map_err(|e| e.unwrap_or_else(|| self.manifest.model(id).unwrap_err()))
-            }
             ModelSpec::Named { id, variant } => {
-                let m = self.manifest.model(id)?;
+                let m = match self.manifest.model(id) {
+                    Ok(m) => m,
+                    // not a manifest model: a trained artifact, or unknown
+                    Err(unknown) => {
+                        return resolve_artifact(id, variant.as_deref(), family)
+                            .map_err(|e| e.unwrap_or(unknown))
+                    }
+                };
                 let v = m.variant(variant.as_deref().unwrap_or(&m.default_variant))?;
                 let fam: Family = m.family.parse()?;
                 if fam != family {
