@@ -31,6 +31,20 @@ pub fn search_paths(name: &str) -> Vec<PathBuf> {
     out
 }
 
+/// [`verify`] of the artifact `name` found in [`search_paths`]; when no directory of that
+/// name exists, one `missing` entry for the last place searched.
+pub fn verify_named(name: &str) -> Vec<FileStatus> {
+    let dirs = search_paths(name);
+    match dirs.iter().find(|d| d.is_dir()) {
+        Some(d) => verify(d),
+        None => vec![FileStatus {
+            path: dirs.last().cloned().unwrap_or_else(|| PathBuf::from(name)),
+            status: "missing",
+            size: None,
+        }],
+    }
+}
+
 /// One file of an artifact as checked against `SHA256SUMS`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileStatus {

@@ -364,6 +364,26 @@ impl Ctx {
         Ok(())
     }
 
+    /// Loads a cross-encoder with the [rerank] pair settings and the [models] runtime ones.
+    pub fn cross_encoder(
+        &self,
+        reg: &Registry,
+        spec: &ModelSpec,
+    ) -> Result<quarry_models::rerank::CrossEncoder> {
+        let c = &self.cfg.rerank;
+        let opts = EncoderOptions {
+            batch_size: c.batch_size.max(1),
+            max_length: c.max_length.max(8),
+            ..EncoderOptions::from(&self.cfg.models)
+        };
+        Ok(quarry_models::rerank::CrossEncoder::load(
+            reg,
+            spec,
+            &opts,
+            c.max_query,
+        )?)
+    }
+
     /// Loads the cross-encoder ([rerank] model unless `over.model`) and attaches it to the
     /// index with the configured fusion; returns what was attached.
     pub fn attach_reranker(
@@ -371,7 +391,6 @@ impl Ctx {
         index: &QuarryIndex,
         over: &RerankOverrides,
     ) -> Result<quarry_index::Reranker> {
-        use quarry_models::rerank::CrossEncoder;
         let c = &self.cfg.rerank;
         let model = over.model.clone().unwrap_or_else(|| c.model.clone());
         let params = quarry_index::rerank::RerankParams {
@@ -384,12 +403,8 @@ impl Ctx {
                 .map_err(anyhow::Error::msg)?,
             weight: over.weight.unwrap_or(c.weight),
         };
-        let opts = EncoderOptions {
-            batch_size: c.batch_size.max(1),
-            max_length: c.max_length.max(8),
-            ..EncoderOptions::from(&self.cfg.models)
-        };
-        let ce = CrossEncoder::load(&self.registry(None)?, &model.parse()?, &opts, c.max_query)
+        let ce = self
+            .cross_encoder(&self.registry(None)?, &model.parse()?)
             .with_context(|| format!("load the cross-encoder '{model}'"))?;
         let r = quarry_index::Reranker {
             scorer: std::sync::Arc::new(ce),
@@ -476,39 +491,16 @@ pub fn models_fetch(ctx: &Ctx, models: Vec<String>, manifest: Option<&PathBuf>) 
 pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
     let reg = ctx.registry(manifest)?;
     let st = fetch::status(&reg.manifest, &reg.home);
-    // The committed NER artifacts, checked against their SHA256SUMS.
-    let ner: Vec<(String, Vec<quarry_ner::artifacts::FileStatus>)> = quarry_ner::artifacts::BUNDLED
-        .iter()
-        .map(|name| match quarry_ner::resolve(name) {
-            Ok(r) => (name.to_string(), quarry_ner::artifacts::verify(&r.dir)),
-            Err(e) => (
-                name.to_string(),
-                vec![quarry_ner::artifacts::FileStatus {
-                    path: PathBuf::from(e.to_string()),
-                    status: "missing",
-                    size: None,
-                }],
-            ),
-        })
-        .collect();
-    // The committed cross-encoders, likewise.
-    let rerank: Vec<(String, Vec<quarry_models::artifacts::FileStatus>)> =
-        quarry_models::rerank::BUNDLED_RERANKERS
+    // The committed NER models and cross-encoders, checked against their SHA256SUMS.
+    let named = |names: &[&str]| -> Vec<(String, Vec<quarry_models::artifacts::FileStatus>)> {
+        names
             .iter()
-            .map(|name| {
-                let dirs = quarry_models::artifacts::search_paths(name);
-                let files = match dirs.iter().find(|d| d.is_dir()) {
-                    Some(d) => quarry_models::artifacts::verify(d),
-                    None => vec![quarry_models::artifacts::FileStatus {
-                        path: dirs.last().cloned().unwrap_or_default(),
-                        status: "missing",
-                        size: None,
-                    }],
-                };
-                (name.to_string(), files)
-            })
-            .collect();
-    let ner_ok = ner
+            .map(|n| (n.to_string(), quarry_models::artifacts::verify_named(n)))
+            .collect()
+    };
+    let ner = named(&quarry_ner::artifacts::BUNDLED);
+    let rerank = named(&quarry_models::rerank::BUNDLED_RERANKERS);
+    let artifacts_ok = ner
         .iter()
         .chain(&rerank)
         .all(|(_, f)| f.iter().all(|s| s.status == "ok"));
@@ -575,7 +567,7 @@ pub fn models_list(ctx: &Ctx, manifest: Option<&PathBuf>) -> Result<i32> {
             }
         }
     }
-    let all_ok = ner_ok && st.iter().all(|s| s.status == "ok");
+    let all_ok = artifacts_ok && st.iter().all(|s| s.status == "ok");
     Ok(if all_ok { exit::OK } else { exit::MODELS })
 }
 
@@ -827,13 +819,7 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
             let Some((query, passages)) = texts.split_first() else {
                 anyhow::bail!("a cross-encoder scores passages against a query: give the query first, then the passages");
             };
-            let c = &ctx.cfg.rerank;
-            let opts = EncoderOptions {
-                max_length: c.max_length.max(8),
-                batch_size: c.batch_size.max(1),
-                ..opts
-            };
-            let m = quarry_models::rerank::CrossEncoder::load(&reg, &spec, &opts, c.max_query)?;
+            let m = ctx.cross_encoder(&reg, &spec)?;
             let scores = m.score(query, passages)?;
             if ctx.json {
                 ctx.print_json(
