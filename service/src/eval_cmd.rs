@@ -473,7 +473,7 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     let spec = parse_system_spec(&a.system)?;
     let system = spec.first.clone();
     let started = Instant::now();
-    let ds = beir::load_beir(&a.beir, &a.split)?;
+    let mut ds = beir::load_beir(&a.beir, &a.split)?;
     let load_s = started.elapsed().as_secs_f64();
     let name = dataset_name(&a.beir, &a.split);
     let mut store = open_store(ctx, &a.store)?;
@@ -495,8 +495,9 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
         None => None,
     };
 
-    let mut queries = ds.queries_with_qrels();
-    queries.retain(|q| a.part.contains(&q.id));
+    // The store holds the whole split; this run judges only the part's queries.
+    ds.qrels.retain(|q, _| a.part.contains(q));
+    let queries = ds.queries_with_qrels();
     if queries.is_empty() {
         bail!(
             "no judged query of split '{}' is in part {:?}",
@@ -504,12 +505,6 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
             a.part
         );
     }
-    let qrels: quarry_eval::types::Qrels = ds
-        .qrels
-        .iter()
-        .filter(|(q, _)| a.part.contains(q))
-        .map(|(q, r)| (q.clone(), r.clone()))
-        .collect();
     let depth = a.depth.max(a.k).max(100);
     let pb = ctx.progress(queries.len() as u64, "searching");
     pb.set_style(
@@ -536,7 +531,7 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
     let mut ks: Vec<usize> = vec![1, 5, 10, 20, 100, a.k];
     ks.sort_unstable();
     ks.dedup();
-    let res = ir::IrEvaluator::new(&ks).evaluate(&qrels, &run);
+    let res = ir::IrEvaluator::new(&ks).evaluate(&ds.qrels, &run);
     latencies_ms.sort_by(f64::total_cmp);
     let pct = |p: f64| {
         // nearest rank
