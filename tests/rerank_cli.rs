@@ -5,40 +5,13 @@
 
 mod common;
 
-use common::{failure, json_ok, quarry};
-use std::io::{BufRead, Write};
-use std::path::Path;
-
-fn scifact() -> std::path::PathBuf {
-    let p = quarry_core::shared_data::dir().join("retrieval/scifact");
-    assert!(
-        p.is_dir(),
-        "{} missing (set QUARRY_SHARED_DATA to ../shared/data)",
-        p.display()
-    );
-    p
-}
-
-fn first_docs(dir: &Path, n: usize) -> std::path::PathBuf {
-    let src = scifact().join("corpus.jsonl");
-    let out = dir.join("docs.jsonl");
-    let mut w = std::fs::File::create(&out).unwrap();
-    for line in std::io::BufReader::new(std::fs::File::open(src).unwrap())
-        .lines()
-        .take(n)
-    {
-        let d: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let doc = serde_json::json!({"id": d["_id"], "title": d["title"], "text": d["text"]});
-        writeln!(w, "{doc}").unwrap();
-    }
-    out
-}
+use common::{failure, json_ok, quarry, scifact, scifact_jsonl};
 
 #[test]
 fn search_with_rerank_reorders_the_first_stage_and_reports_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("idx");
-    let docs = first_docs(dir.path(), 80);
+    let docs = scifact_jsonl(dir.path(), 80);
     json_ok(
         quarry()
             .args(["--json", "ingest", "--index"])

@@ -5,26 +5,11 @@
 
 mod common;
 
-use common::{json_ok, quarry};
+use common::{json_ok, quarry, scifact_jsonl};
 use quarry_core::config::AnalysisConfig;
-use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn scifact_jsonl(dir: &Path, n: usize) -> std::path::PathBuf {
-    let src = quarry_core::shared_data::dir().join("retrieval/scifact/corpus.jsonl");
-    let f = std::fs::File::open(&src)
-        .unwrap_or_else(|e| panic!("{}: {e} (set QUARRY_SHARED_DATA)", src.display()));
-    let out = dir.join("docs.jsonl");
-    let mut w = std::fs::File::create(&out).unwrap();
-    for line in std::io::BufReader::new(f).lines().take(n) {
-        let d: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let doc = serde_json::json!({"id": d["_id"], "title": d["title"], "text": d["text"]});
-        writeln!(w, "{doc}").unwrap();
-    }
-    out
-}
 
 /// The checkpoint line recorded in the index's last commit, if any.
 fn committed_line(index: &Path) -> u64 {

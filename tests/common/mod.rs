@@ -2,6 +2,8 @@
 //! crate and uses what it needs).
 #![allow(dead_code)]
 
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The binary under test, without environment settings that would change its behaviour.
@@ -29,4 +31,29 @@ pub fn failure(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(!out.status.success(), "expected a failure");
     String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// SciFact in BEIR layout under the shared data directory.
+pub fn scifact() -> PathBuf {
+    let p = quarry_core::shared_data::dir().join("retrieval/scifact");
+    assert!(
+        p.is_dir(),
+        "{} missing (set QUARRY_SHARED_DATA to ../shared/data)",
+        p.display()
+    );
+    p
+}
+
+/// The first `n` SciFact documents as Quarry JSONL (`id`, `title`, `text`) in `dir/docs.jsonl`.
+pub fn scifact_jsonl(dir: &Path, n: usize) -> PathBuf {
+    let src = scifact().join("corpus.jsonl");
+    let f = std::fs::File::open(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let out = dir.join("docs.jsonl");
+    let mut w = std::fs::File::create(&out).unwrap();
+    for line in std::io::BufReader::new(f).lines().take(n) {
+        let d: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let doc = serde_json::json!({"id": d["_id"], "title": d["title"], "text": d["text"]});
+        writeln!(w, "{doc}").unwrap();
+    }
+    out
 }
