@@ -4,7 +4,7 @@
 //! needs a dev set that training never sees. A query belongs to the **dev** part when the
 //! first 8 hex digits of `sha256(query id)`, read as a number, are divisible by 5 (about one
 //! query in five); the rest is the **fit** part. The same rule is implemented by
-//! `models/recipes/cross_encoder/export_pairs.py` (`dev_part`), so a recipe trained on
+//! `models/recipes/cross_encoder/pairs.py` (`dev_part`), so a recipe trained on
 //! `fit` is selected and reported on `dev` with `quarry eval retrieval --part dev`.
 
 use sha2::{Digest, Sha256};

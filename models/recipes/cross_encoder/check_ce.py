@@ -62,7 +62,7 @@ def main(argv=None):
         if not (a.corpus and a.tokenizer):
             sys.exit("check_ce.py: --out needs --corpus and --tokenizer (the fixture carries texts)")
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from export_pairs import passage_text
+        from pairs import pair_ids, passage_text
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(a.tokenizer)
         tok.no_padding()
@@ -80,10 +80,9 @@ def main(argv=None):
                 if str(r["_id"]) in want:
                     docs[str(r["_id"])] = passage_text(r.get("title", ""), r.get("text", ""))
         for i, (qid, doc) in enumerate(zip(ref["qids"], ref["docs"])):
-            q = tok.encode(queries[qid], add_special_tokens=False).ids[: a.max_query]
+            q = tok.encode(queries[qid], add_special_tokens=False).ids
             p = tok.encode(docs[doc], add_special_tokens=False).ids
-            p = p[: max(0, a.max_length - len(q) - 3)]
-            ids = [101] + q + [102] + p + [102]
+            ids, _ = pair_ids(q, p, a.max_length, a.max_query)
             if ids != list(pairs[i][0]):
                 sys.exit(f"check_ce.py: pair {i} ({qid}, {doc}): text tokenization differs from the exported ids")
             fixture["pairs"][i].update({"query": queries[qid], "passage": docs[doc]})

@@ -22,28 +22,19 @@ training time with `pair_ids`, the same rule the Rust reranker uses).
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sqlite3
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pairs import dev_part, passage_text  # noqa: E402
 
 try:
     from tokenizers import Tokenizer
 except ImportError as exc:  # pragma: no cover
     sys.exit(f"export_pairs.py: missing dependency ({exc}); "
              "pip install -r models/requirements-dev.txt")
-
-
-def dev_part(qid, folds=5):
-    """True for the dev part: the first 8 hex digits of sha256(qid) modulo `folds` is 0."""
-    return int(hashlib.sha256(qid.encode("utf-8")).hexdigest()[:8], 16) % folds == 0
-
-
-def passage_text(title, text):
-    """The passage a reranker reads: title and body joined by one space."""
-    title, text = title.strip(), text.strip()
-    return f"{title} {text}" if title and text else (title or text)
 
 
 def main(argv=None):

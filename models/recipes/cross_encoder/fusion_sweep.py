@@ -13,15 +13,12 @@ the first stage below) and scored with nDCG@10 (trec_eval formula, qrels grades 
 
 import argparse
 import json
-import math
+import os
 import sqlite3
+import sys
 
-
-def ndcg10(ranked, rel):
-    dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
-    ideal = sorted(rel.values(), reverse=True)[:10]
-    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg > 0 else 0.0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pairs import ndcg_at  # noqa: E402
 
 
 def main(argv=None):
@@ -64,7 +61,7 @@ def main(argv=None):
                      for i, (c, f) in enumerate(zip(cs, fs))]
             fused.sort(key=lambda t: (-t[0], t[1]))
             order = [head[i][0] for _, i in fused] + [d for d, _ in first[q][a.n:]]
-            scores.append(ndcg10(order, qrels[q]))
+            scores.append(ndcg_at(order, qrels[q]))
         res[w] = sum(scores) / len(scores)
     print(json.dumps({"queries": len(qids), "ndcg@10_by_weight": res,
                       "best": max(res, key=res.get)}, indent=1))

@@ -4,7 +4,7 @@
     torch_reference.py --model TRAIN_DIR --pairs PAIRS_DIR --out reference.json [--n 24]
 
 Pairs: for each of the first dev queries, its first positive and its two hardest
-negatives, built with train.pair_ids at --max-length (default: the model's own rule).
+negatives, built with pairs.pair_ids at --max-length (default: the model's own rule).
 Output: {"pairs": [[input_ids, token_type_ids], ...], "qids": [...], "docs": [...],
 "logits": [...]}.
 """
@@ -18,7 +18,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_torch import CrossEncoder, read_safetensors  # noqa: E402
-from train import load_jsonl, pad, pair_ids  # noqa: E402
+from pairs import load_jsonl, pair_ids  # noqa: E402
+from train import pad  # noqa: E402
 
 
 def main(argv=None):

@@ -31,19 +31,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_torch import CrossEncoder, read_safetensors, write_safetensors  # noqa: E402
+from pairs import load_jsonl, ndcg_at, pair_ids  # noqa: E402
 
-CLS, SEP, PAD = 101, 102, 0
-
-
-def pair_ids(q, p, max_length, max_query):
-    """(input_ids, token_type_ids) of one pair: the query keeps up to `max_query` tokens,
-    the passage gets what is left of `max_length` after the three special tokens."""
-    q = q[:max_query]
-    room = max(0, max_length - len(q) - 3)
-    p = p[:room]
-    ids = [CLS] + q + [SEP] + p + [SEP]
-    types = [0] * (len(q) + 2) + [1] * (len(p) + 1)
-    return ids, types
+PAD = 0
 
 
 def pad(batch):
@@ -56,17 +46,6 @@ def pad(batch):
         typ[r, : len(t)] = torch.tensor(t)
         mask[r, : len(i)] = 1
     return ids, typ, mask
-
-
-def load_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def ndcg_at(ranked, rel, k=10):
-    dcg = sum(1.0 / math.log2(i + 2) for i, d in enumerate(ranked[:k]) if d in rel)
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(rel))))
-    return dcg / ideal if ideal > 0 else 0.0
 
 
 @torch.no_grad()
@@ -98,7 +77,7 @@ def evaluate(model, dev, a):
         per_q.setdefault(qi, []).append((doc, s))
     base, rer = [], []
     for qi, rec in enumerate(dev):
-        rel = {x["doc"] for x in rec["positives"]}
+        rel = dict.fromkeys((x["doc"] for x in rec["positives"]), 1)
         first = [x["doc"] for x in rec["first_stage"]]
         base.append(ndcg_at(first, rel))
         top = sorted(per_q.get(qi, []), key=lambda x: -x[1])

@@ -1,0 +1,49 @@
+"""The pieces every cross-encoder recipe script shares, free of torch and onnxruntime (so
+the export, training, checking and sweep scripts can all import them):
+
+* `dev_part`: the dev fifth of a split (same rule as `quarry_eval::split`),
+* `passage_text`: the passage a reranker reads (as `quarry_index::rerank::passage_of`),
+* `pair_ids`: one (query, passage) pair (as `quarry_models::rerank::PairRule`),
+* `load_jsonl`, and `ndcg_at` (trec_eval's nDCG, grades as gains).
+"""
+
+import hashlib
+import json
+import math
+
+CLS, SEP = 101, 102
+
+
+def dev_part(qid, folds=5):
+    """True for the dev part: the first 8 hex digits of sha256(qid) modulo `folds` is 0."""
+    return int(hashlib.sha256(qid.encode("utf-8")).hexdigest()[:8], 16) % folds == 0
+
+
+def passage_text(title, text):
+    """The passage a reranker reads: title and body joined by one space."""
+    title, text = title.strip(), text.strip()
+    return f"{title} {text}" if title and text else (title or text)
+
+
+def pair_ids(q, p, max_length, max_query):
+    """(input_ids, token_type_ids) of one pair: the query keeps up to `max_query` tokens,
+    the passage gets what is left of `max_length` after the three special tokens."""
+    q = q[:max_query]
+    room = max(0, max_length - len(q) - 3)
+    p = p[:room]
+    ids = [CLS] + q + [SEP] + p + [SEP]
+    types = [0] * (len(q) + 2) + [1] * (len(p) + 1)
+    return ids, types
+
+
+def load_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def ndcg_at(ranked, gains, k=10):
+    """nDCG@k of a ranked list of ids; `gains` maps relevant ids to their grade."""
+    dcg = sum(gains.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(gains.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
