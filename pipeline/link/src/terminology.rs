@@ -1,0 +1,487 @@
+//! Terminologies: concepts with an id, a preferred name, synonyms and a parent.
+//!
+//! | source | file (under the shared data) | id | synonyms | parent |
+//! |---|---|---|---|---|
+//! | `icd10-zh` | `linking/icd10-zh/icd10_beijing_clinical_v601.tsv` (`code TAB name`) | code | none | the longest code that prefixes it (`A00.001` -> `A00.0`) |
+//! | `procedures` | `linking/procedures/code.txt` (ICD-9-CM3, `code TAB name`) | code | none | as above |
+//! | `esco` | `jobs/esco/occupations_en.csv` | concept URI | `altLabels`, `hiddenLabels` | the ISCO group code |
+//! | `onet` | `jobs/onet/` (`Occupation Data.txt`, `Alternate Titles.txt`, `Sample of Reported Titles.txt`) | O*NET-SOC code | alternate, short and reported titles | none |
+//!
+//! Duplicate synonyms of one concept (after trimming) are dropped; a synonym equal to the
+//! preferred name is dropped. Two lines with the same id are an error.
+
+use crate::LinkError;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One concept of a terminology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concept {
+    /// Identifier (a code or a URI).
+    pub id: String,
+    /// Preferred name.
+    pub name: String,
+    /// Other names (alternative labels, alternate titles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synonyms: Vec<String>,
+    /// The parent concept or group, when the source has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+impl Concept {
+    /// The preferred name, then the synonyms.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.synonyms.iter().map(String::as_str))
+    }
+}
+
+/// The terminologies Quarry can load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TerminologySource {
+    /// ICD-10 Beijing clinical edition v601 (Chinese diagnoses).
+    Icd10Zh,
+    /// ICD-9-CM3 procedure names (Chinese).
+    Procedures,
+    /// ESCO occupations (English).
+    Esco,
+    /// O*NET occupations (English).
+    Onet,
+}
+
+impl TerminologySource {
+    /// Every source, in a stable order.
+    pub const ALL: [TerminologySource; 4] =
+        [Self::Icd10Zh, Self::Procedures, Self::Esco, Self::Onet];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Icd10Zh => "icd10-zh",
+            Self::Procedures => "procedures",
+            Self::Esco => "esco",
+            Self::Onet => "onet",
+        }
+    }
+
+    /// The source for a command-line name.
+    pub fn parse(name: &str) -> Result<Self, LinkError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| LinkError::Unknown {
+                what: "terminology",
+                name: name.to_string(),
+                known: Self::ALL.map(|s| s.name()).join(", "),
+            })
+    }
+
+    /// Where the source lives under the shared data directory.
+    pub fn default_path(self, shared_data: &Path) -> PathBuf {
+        match self {
+            Self::Icd10Zh => shared_data.join("linking/icd10-zh/icd10_beijing_clinical_v601.tsv"),
+            Self::Procedures => shared_data.join("linking/procedures/code.txt"),
+            Self::Esco => shared_data.join("jobs/esco/occupations_en.csv"),
+            Self::Onet => shared_data.join("jobs/onet"),
+        }
+    }
+
+    /// Reads the source from `path` (a file, or the O*NET directory).
+    pub fn load(self, path: &Path) -> Result<Terminology, LinkError> {
+        let concepts = match self {
+            Self::Icd10Zh | Self::Procedures => read_code_tsv(path)?,
+            Self::Esco => read_esco(path)?,
+            Self::Onet => read_onet(path)?,
+        };
+        Terminology::new(self.name(), concepts)
+    }
+}
+
+/// A loaded terminology: concepts in file order, looked up by id.
+#[derive(Debug, Clone)]
+pub struct Terminology {
+    name: String,
+    concepts: Vec<Concept>,
+    by_id: FxHashMap<String, u32>,
+}
+
+impl Terminology {
+    /// A terminology from concepts; ids must be unique and there must be at least one.
+    pub fn new(name: &str, concepts: Vec<Concept>) -> Result<Self, LinkError> {
+        if concepts.is_empty() {
+            return Err(LinkError::Empty(name.to_string()));
+        }
+        let mut by_id = FxHashMap::default();
+        for (i, c) in concepts.iter().enumerate() {
+            if by_id.insert(c.id.clone(), i as u32).is_some() {
+                return Err(LinkError::Parse {
+                    path: PathBuf::from(name),
+                    line: 0,
+                    message: format!("duplicate concept id {:?}", c.id),
+                });
+            }
+        }
+        Ok(Terminology {
+            name: name.to_string(),
+            concepts,
+            by_id,
+        })
+    }
+
+    /// The terminology's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// All concepts, in source order.
+    pub fn concepts(&self) -> &[Concept] {
+        &self.concepts
+    }
+
+    /// Number of concepts.
+    pub fn len(&self) -> usize {
+        self.concepts.len()
+    }
+
+    /// Never true: a terminology has at least one concept.
+    pub fn is_empty(&self) -> bool {
+        self.concepts.is_empty()
+    }
+
+    /// The concept with this id.
+    pub fn get(&self, id: &str) -> Option<&Concept> {
+        self.by_id.get(id).map(|&i| &self.concepts[i as usize])
+    }
+
+    /// Number of names (preferred + synonyms) over all concepts.
+    pub fn name_count(&self) -> usize {
+        self.concepts.iter().map(|c| 1 + c.synonyms.len()).sum()
+    }
+
+    /// Approximate heap size in bytes (strings, vectors, the id map).
+    pub fn heap_bytes(&self) -> usize {
+        let strings: usize = self
+            .concepts
+            .iter()
+            .map(|c| {
+                c.id.capacity()
+                    + c.name.capacity()
+                    + c.synonyms.iter().map(|s| s.capacity() + 24).sum::<usize>()
+                    + c.parent.as_ref().map_or(0, String::capacity)
+            })
+            .sum();
+        strings
+            + self.concepts.capacity() * std::mem::size_of::<Concept>()
+            + self.by_id.capacity() * (std::mem::size_of::<String>() + 4 + 1)
+            + self.concepts.iter().map(|c| c.id.len()).sum::<usize>()
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> LinkError {
+    LinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn parse_err(path: &Path, line: u64, message: impl Into<String>) -> LinkError {
+    LinkError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// Reads a whole file as UTF-8 (a byte-order mark dropped); invalid UTF-8 names its line.
+fn read_utf8(path: &Path) -> Result<String, LinkError> {
+    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
+        Err(e) => {
+            let good = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..good].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            Err(parse_err(path, line, "not valid UTF-8"))
+        }
+    }
+}
+
+/// Pushes `s` (trimmed) onto `c.synonyms` unless empty, the preferred name or already there.
+fn add_synonym(c: &mut Concept, s: &str) {
+    let s = s.trim();
+    if s.is_empty() || s == c.name || c.synonyms.iter().any(|x| x == s) {
+        return;
+    }
+    c.synonyms.push(s.to_string());
+}
+
+/// `code TAB name` lines (ICD-10 zh, ICD-9-CM3). Blank lines are skipped; the parent is the
+/// longest other code that is a prefix of the code.
+pub fn read_code_tsv(path: &Path) -> Result<Vec<Concept>, LinkError> {
+    let text = read_utf8(path)?;
+    let mut out: Vec<Concept> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((code, name)) = line.split_once('\t') else {
+            return Err(parse_err(path, i as u64 + 1, "expected `code<TAB>name`"));
+        };
+        let (code, name) = (code.trim(), name.trim());
+        if code.is_empty() || name.is_empty() {
+            return Err(parse_err(path, i as u64 + 1, "empty code or name"));
+        }
+        out.push(Concept {
+            id: code.to_string(),
+            name: name.to_string(),
+            synonyms: Vec::new(),
+            parent: None,
+        });
+    }
+    let codes: rustc_hash::FxHashSet<&str> = out.iter().map(|c| c.id.as_str()).collect();
+    let parents: Vec<Option<String>> = out
+        .iter()
+        .map(|c| {
+            let ends: Vec<usize> = c.id.char_indices().map(|(i, _)| i).skip(1).collect();
+            ends.into_iter()
+                .rev()
+                .map(|e| c.id[..e].trim_end_matches('.'))
+                .find(|p| !p.is_empty() && *p != c.id && codes.contains(p))
+                .map(str::to_string)
+        })
+        .collect();
+    for (c, p) in out.iter_mut().zip(parents) {
+        c.parent = p;
+    }
+    Ok(out)
+}
+
+/// ESCO `occupations_en.csv`: `conceptUri`, `preferredLabel`, `altLabels` and `hiddenLabels`
+/// (newline-separated), `iscoGroup`.
+pub fn read_esco(path: &Path) -> Result<Vec<Concept>, LinkError> {
+    let text = read_utf8(path)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| parse_err(path, 1, e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| parse_err(path, 1, format!("no {name:?} column")))
+    };
+    let (uri, pref, alt, hidden, isco) = (
+        col("conceptUri")?,
+        col("preferredLabel")?,
+        col("altLabels")?,
+        col("hiddenLabels").ok(),
+        col("iscoGroup").ok(),
+    );
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            parse_err(path, line, e.to_string())
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let get = |i: usize| rec.get(i).unwrap_or("").trim();
+        if get(uri).is_empty() || get(pref).is_empty() {
+            return Err(parse_err(path, line, "empty conceptUri or preferredLabel"));
+        }
+        let mut c = Concept {
+            id: get(uri).to_string(),
+            name: get(pref).to_string(),
+            synonyms: Vec::new(),
+            parent: isco.map(get).filter(|s| !s.is_empty()).map(str::to_string),
+        };
+        for field in std::iter::once(alt).chain(hidden) {
+            for s in get(field).lines() {
+                add_synonym(&mut c, s);
+            }
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Reads a tab-separated O*NET file with a header; returns rows of fields.
+fn onet_rows(path: &Path, min_cols: usize) -> Result<Vec<(u64, Vec<String>)>, LinkError> {
+    let text = read_utf8(path)?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<String> = line.split('\t').map(|s| s.trim().to_string()).collect();
+        if cols.len() < min_cols {
+            return Err(parse_err(
+                path,
+                i as u64 + 1,
+                format!("expected at least {min_cols} tab-separated fields"),
+            ));
+        }
+        out.push((i as u64 + 1, cols));
+    }
+    Ok(out)
+}
+
+/// O*NET: `Occupation Data.txt` (code, title), `Alternate Titles.txt` (code, alternate
+/// title, short title), `Sample of Reported Titles.txt` (code, reported title) in `dir`.
+pub fn read_onet(dir: &Path) -> Result<Vec<Concept>, LinkError> {
+    let occ = dir.join("Occupation Data.txt");
+    let mut out: Vec<Concept> = Vec::new();
+    let mut index: FxHashMap<String, usize> = FxHashMap::default();
+    for (line, cols) in onet_rows(&occ, 2)? {
+        if cols[0].is_empty() || cols[1].is_empty() {
+            return Err(parse_err(&occ, line, "empty code or title"));
+        }
+        index.insert(cols[0].clone(), out.len());
+        out.push(Concept {
+            id: cols[0].clone(),
+            name: cols[1].clone(),
+            synonyms: Vec::new(),
+            parent: None,
+        });
+    }
+    for (file, fields) in [
+        ("Alternate Titles.txt", &[1usize, 2][..]),
+        ("Sample of Reported Titles.txt", &[1usize][..]),
+    ] {
+        let p = dir.join(file);
+        for (line, cols) in onet_rows(&p, 2)? {
+            let Some(&i) = index.get(&cols[0]) else {
+                return Err(parse_err(
+                    &p,
+                    line,
+                    format!("code {:?} is not in Occupation Data.txt", cols[0]),
+                ));
+            };
+            for &f in fields {
+                if let Some(s) = cols.get(f).filter(|s| s.as_str() != "n/a") {
+                    add_synonym(&mut out[i], s);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn code_tsv_parents_are_the_longest_existing_prefix() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            "c.tsv",
+            "\u{feff}A00\t霍乱\nA00.0\t霍乱,由于01群霍乱弧菌\r\nA00.001\t古典生物型霍乱\n\nB01\t水痘\n",
+        );
+        let cs = read_code_tsv(&p).unwrap();
+        let parents: Vec<_> = cs.iter().map(|c| c.parent.as_deref()).collect();
+        assert_eq!(parents, [None, Some("A00"), Some("A00.0"), None]);
+        assert_eq!(cs[1].name, "霍乱,由于01群霍乱弧菌");
+    }
+
+    #[test]
+    fn malformed_terminologies_name_the_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "c.tsv", "A00\t霍乱\nno tab here\n");
+        let e = read_code_tsv(&p).unwrap_err().to_string();
+        assert!(e.contains(":2:"), "{e}");
+        let p = write(d.path(), "dup.tsv", "A00\t霍乱\nA00\t又一个\n");
+        let e = TerminologySource::Icd10Zh.load(&p).unwrap_err().to_string();
+        assert!(e.contains("duplicate concept id"), "{e}");
+        let p = d.path().join("bad.tsv");
+        std::fs::write(&p, b"A00\t\xff\xfe\n").unwrap();
+        let e = read_code_tsv(&p).unwrap_err().to_string();
+        assert!(e.contains("UTF-8"), "{e}");
+        let e = read_code_tsv(&d.path().join("missing.tsv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SOURCES.md"), "{e}");
+        let p = write(d.path(), "empty.tsv", "\n");
+        assert!(matches!(
+            TerminologySource::Procedures.load(&p),
+            Err(LinkError::Empty(_))
+        ));
+    }
+
+    #[test]
+    fn esco_reads_quoted_multiline_labels() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            "o.csv",
+            "conceptType,conceptUri,iscoGroup,preferredLabel,altLabels,hiddenLabels\n\
+             Occupation,u:1,2166,technical director,\"head of technical\ntechnical manager\ntechnical director\",\n\
+             Occupation,u:2,8121,wire drawer,,\"wiredrawer\"\n",
+        );
+        let cs = read_esco(&p).unwrap();
+        assert_eq!(cs.len(), 2);
+        assert_eq!(cs[0].synonyms, ["head of technical", "technical manager"]);
+        assert_eq!(cs[0].parent.as_deref(), Some("2166"));
+        assert_eq!(cs[1].synonyms, ["wiredrawer"]);
+        let p = write(d.path(), "x.csv", "a,b\n1,2\n");
+        assert!(read_esco(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("conceptUri"));
+    }
+
+    #[test]
+    fn onet_merges_alternate_and_reported_titles() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "Occupation Data.txt",
+            "O*NET-SOC Code\tTitle\tDescription\n11-1011.00\tChief Executives\tRun things.\n",
+        );
+        write(
+            d.path(),
+            "Alternate Titles.txt",
+            "code\talt\tshort\tsrc\n11-1011.00\tChief Executive Officer\tCEO\t08\n11-1011.00\tCEO\tn/a\t08\n",
+        );
+        write(
+            d.path(),
+            "Sample of Reported Titles.txt",
+            "code\ttitle\tshown\n11-1011.00\tPresident\tY\n",
+        );
+        let t = TerminologySource::Onet.load(d.path()).unwrap();
+        let c = t.get("11-1011.00").unwrap();
+        assert_eq!(c.synonyms, ["Chief Executive Officer", "CEO", "President"]);
+        assert_eq!(t.name_count(), 4);
+        write(
+            d.path(),
+            "Sample of Reported Titles.txt",
+            "code\ttitle\n99-9999.00\tNobody\n",
+        );
+        let e = TerminologySource::Onet
+            .load(d.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("99-9999.00"), "{e}");
+    }
+
+    #[test]
+    fn source_names_round_trip() {
+        for s in TerminologySource::ALL {
+            assert_eq!(TerminologySource::parse(s.name()).unwrap(), s);
+        }
+        let e = TerminologySource::parse("snomed").unwrap_err().to_string();
+        assert!(e.contains("icd10-zh, procedures, esco, onet"), "{e}");
+    }
+}
