@@ -15,6 +15,7 @@ pub mod beir;
 pub mod bio;
 pub mod cblue;
 pub mod keyphrase;
+pub mod linking;
 pub mod tn;
 pub mod trec;
 

@@ -8,6 +8,8 @@
 //! * `recall@k`: the fraction of gold concepts found in the union of the top k candidate sets;
 //!   averaged over the examples with a non-empty gold set (for an empty gold set it is
 //!   undefined, and such examples carry no `recall@k` value).
+//! * `mrr`: the reciprocal rank of the first candidate set that equals the gold set (0 when
+//!   none does), averaged over examples: for single-concept gold, the usual MRR.
 //! * `concept_precision`, `concept_recall`, `concept_f1`: micro P/R/F1 of the concepts of the
 //!   top-1 candidate set against the gold concepts, counted over all examples (an example
 //!   without candidates predicts nothing).
@@ -53,6 +55,13 @@ pub enum LinkingError {
     /// Two gold examples share an id.
     #[error("duplicate example id {0:?}")]
     DuplicateId(String),
+}
+
+/// 1 / rank of the first candidate set equal to `gold` (ranks from 1), or 0.0.
+pub fn reciprocal_rank(gold: &BTreeSet<String>, pred: &LinkPrediction) -> f64 {
+    pred.iter()
+        .position(|cand| cand == gold)
+        .map_or(0.0, |i| 1.0 / (i + 1) as f64)
 }
 
 /// 1.0 when one of the top `k` candidate sets equals `gold`, else 0.0.
@@ -104,6 +113,7 @@ pub fn evaluate(
     let mut acc_sums = vec![0.0; ks.len()];
     let mut rec_sums = vec![0.0; ks.len()];
     let mut rec_n = 0usize;
+    let mut rr_sum = 0.0;
     let mut result = LinkingResult {
         examples: gold.len(),
         ..LinkingResult::default()
@@ -115,6 +125,9 @@ pub fn evaluate(
             acc_sums[i] += a;
             m.insert(acc_names[i].clone(), a);
         }
+        let rr = reciprocal_rank(&ex.gold, p);
+        rr_sum += rr;
+        m.insert("mrr".to_string(), rr);
         if !ex.gold.is_empty() {
             rec_n += 1;
             for (i, &k) in ks.iter().enumerate() {
@@ -140,6 +153,7 @@ pub fn evaluate(
         for (name, sum) in acc_names.into_iter().zip(acc_sums) {
             result.metrics.insert(name, sum / n as f64);
         }
+        result.metrics.insert("mrr".to_string(), rr_sum / n as f64);
     }
     if rec_n > 0 {
         for (name, sum) in rec_names.into_iter().zip(rec_sums) {
@@ -191,6 +205,8 @@ mod tests {
         assert_eq!(recall_at_k(&set(&[]), &pred, 2), None);
         assert_eq!(concept_counts(&gold, &pred), (1, 1, 2));
         assert_eq!(concept_counts(&gold, &vec![]), (0, 0, 2));
+        assert_eq!(reciprocal_rank(&gold, &pred), 1.0 / 3.0);
+        assert_eq!(reciprocal_rank(&gold, &pred[..2].to_vec()), 0.0);
     }
 
     #[test]
@@ -207,6 +223,8 @@ mod tests {
         assert!((r.metrics["acc@5"] - 2.0 / 3.0).abs() < 1e-12);
         assert!((r.metrics["recall@1"] - 0.75).abs() < 1e-12);
         assert!((r.metrics["recall@5"] - 1.0).abs() < 1e-12);
+        // Reciprocal ranks 1, 1/2 and 0 (an empty gold set is never equalled by no candidate).
+        assert!((r.metrics["mrr"] - 0.5).abs() < 1e-12);
         // Top-1 concepts: {a} vs {a}, {b} vs {b,c}, {} vs {} -> 2 correct, 2 predicted, 3 gold.
         assert_eq!(
             (r.concept_correct, r.concept_predicted, r.concept_gold),

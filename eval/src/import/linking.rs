@@ -1,0 +1,164 @@
+//! Entity-linking gold files other than CHIP-CDN's JSON ([`super::cblue::read_chip_cdn`]):
+//!
+//! * procedures (`linking/procedures/chip_cdn_{train,dev}.csv`): a header `原始词 标准词`,
+//!   then `original<SEP>standard` per line, standard names joined by `##`. The separator is
+//!   a tab when the header has one (the shared files are tab-separated despite the name),
+//!   else a comma (quoted CSV).
+//! * JobBERT (`jobs/jobbert/titles.csv`): CSV `,vacancyTitle,conceptUri`, gold = the ESCO
+//!   occupation URI; the first column is the example id.
+//!
+//! Example ids are the row's 0-based index for procedures (the files have none) and the
+//! first column for JobBERT. Errors name the file and the 1-based line.
+
+use super::{error, label, read_text};
+use crate::types::{ImportError, LinkExample};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn names(field: &str) -> BTreeSet<String> {
+    field
+        .split("##")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads a procedure-normalization file (see the module docs).
+pub fn read_procedures(path: &Path) -> Result<Vec<LinkExample>, ImportError> {
+    parse_procedures(&read_text(path)?, &label(path))
+}
+
+/// Parses procedure-normalization text; `file` names the source in errors.
+pub fn parse_procedures(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportError> {
+    let header = text.lines().next().unwrap_or("");
+    let delimiter = if header.contains('\t') { b'\t' } else { b',' };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .quoting(delimiter == b',')
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec =
+            rec.map_err(|e| error(file, e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if rec.len() != 2 {
+            return Err(error(
+                file,
+                line,
+                format!("expected 2 fields (original, standard), got {}", rec.len()),
+            ));
+        }
+        let (text, gold) = (rec[0].trim(), names(&rec[1]));
+        if text.is_empty() || gold.is_empty() {
+            return Err(error(file, line, "empty original or standard name"));
+        }
+        out.push(LinkExample {
+            id: out.len().to_string(),
+            text: text.to_string(),
+            gold,
+        });
+    }
+    if out.is_empty() {
+        return Err(error(file, 0, "no examples"));
+    }
+    Ok(out)
+}
+
+/// Reads a JobBERT titles file (see the module docs).
+pub fn read_jobbert(path: &Path) -> Result<Vec<LinkExample>, ImportError> {
+    parse_jobbert(&read_text(path)?, &label(path))
+}
+
+/// Parses JobBERT CSV text; `file` names the source in errors.
+pub fn parse_jobbert(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| error(file, 1, e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                error(
+                    file,
+                    1,
+                    format!("no {name:?} column (expected ,vacancyTitle,conceptUri)"),
+                )
+            })
+    };
+    let (title, uri) = (col("vacancyTitle")?, col("conceptUri")?);
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for rec in rdr.records() {
+        let rec =
+            rec.map_err(|e| error(file, e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let get = |i: usize| rec.get(i).unwrap_or("").trim();
+        if get(title).is_empty() || get(uri).is_empty() {
+            return Err(error(file, line, "empty vacancyTitle or conceptUri"));
+        }
+        let id = match (title, uri) {
+            (t, u) if t != 0 && u != 0 && !get(0).is_empty() => get(0).to_string(),
+            _ => out.len().to_string(),
+        };
+        if !seen.insert(id.clone()) {
+            return Err(error(file, line, format!("duplicate example id {id:?}")));
+        }
+        out.push(LinkExample {
+            id,
+            text: get(title).to_string(),
+            gold: BTreeSet::from([get(uri).to_string()]),
+        });
+    }
+    if out.is_empty() {
+        return Err(error(file, 0, "no examples"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn procedures_tab_and_comma_forms() {
+        let t = "原始词\t标准词\n横结肠造口还纳术\t横结肠造口闭合术\n\n双侧卵巢切除\t单侧卵巢切除术##卵巢切除术\n";
+        let ex = parse_procedures(t, "p").unwrap();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[1].id, "1");
+        assert_eq!(ex[1].gold.len(), 2);
+        let c = "原始词,标准词\n\"a, b\",c\n";
+        assert_eq!(parse_procedures(c, "p").unwrap()[0].text, "a, b");
+        let e = parse_procedures("原始词\t标准词\n只有一列\n", "p").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(parse_procedures("原始词\t标准词\n", "p").is_err());
+    }
+
+    #[test]
+    fn jobbert_ids_titles_and_errors() {
+        let t =
+            ",vacancyTitle,conceptUri\n0,Marketing Executive,u:1\n1,\"EXECUTIVE, MARKETING\",u:1\n";
+        let ex = parse_jobbert(t, "j").unwrap();
+        assert_eq!(ex[1].text, "EXECUTIVE, MARKETING");
+        assert_eq!(ex[1].id, "1");
+        assert!(ex[0].gold.contains("u:1"));
+        let e = parse_jobbert(",title,uri\n0,a,b\n", "j").unwrap_err();
+        assert!(e.message.contains("vacancyTitle"), "{e}");
+        let e = parse_jobbert(",vacancyTitle,conceptUri\n0,a,u\n0,b,u\n", "j").unwrap_err();
+        assert_eq!(e.line, 3);
+        let e = parse_jobbert(",vacancyTitle,conceptUri\n0,,u\n", "j").unwrap_err();
+        assert!(e.message.contains("empty"), "{e}");
+    }
+}
