@@ -90,6 +90,12 @@ pub enum Command {
         after_help = "Plain output: per input line, one `start<TAB>end<TAB>LABEL<TAB>text<TAB>confidence` line per entity\n(character offsets, end exclusive), then an empty line. With --json: one {\"text\", \"entities\"} object a line.\nLines that are not UTF-8 are reported on stderr and skipped (exit code 4 at the end).\nExample: echo '肝右叶见一低密度影，大小约2.1cm' | quarry ner --model ner-clinical-zh --json"
     )]
     Ner(NerCmdArgs),
+    /// Link mentions from stdin (one a line) to terminology concepts: ICD-10 (zh), ICD-9-CM3
+    /// procedures, ESCO, O*NET.
+    #[command(
+        after_help = "Plain output: per mention, `rank<TAB>id<TAB>name<TAB>score<TAB>matched name` lines, then an empty line.\nWith --json: one {\"mention\", \"candidates\": [{id, name, matched, score}]} object a line.\nExamples:\n  echo '左膝退变伴游离体' | quarry link --task chip-cdn -k 5\n  echo 'Snr Java Dev' | quarry link --terminology esco --json"
+    )]
+    Link(crate::link_cmd::LinkCmdArgs),
     /// Evaluate systems on datasets; runs and metrics are stored in SQLite.
     Eval {
         #[command(subcommand)]
@@ -455,6 +461,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Encode(a) => encode(&ctx, a),
         Command::Normalize(a) => normalize(&ctx, a),
         Command::Ner(a) => ner(&ctx, a),
+        Command::Link(a) => crate::link_cmd::run(&ctx, a),
         Command::Eval { command } => crate::eval_cmd::run(&ctx, command),
         Command::Demo(a) => crate::demo::run(&ctx, a),
     }

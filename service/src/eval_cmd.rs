@@ -33,7 +33,7 @@ pub enum EvalCommand {
     Ner(NerArgs),
     /// Entity linking: acc@k, recall@k, per-concept P/R/F1.
     #[command(
-        after_help = "Example: quarry eval link --task chip-cdn --gold ../shared/data/linking/chip-cdn/train.json --pred preds.jsonl\nPredictions: one JSON object a line, {\"id\": \"<example id>\", \"candidates\": [[\"concept\", ...], ...]} best first."
+        after_help = "Examples:\n  quarry eval link --task procedures --part dev --json\n  quarry eval link --task chip-cdn --gold ../shared/data/linking/chip-cdn/train.json --pred preds.jsonl\nTasks: chip-cdn (CHIP-CDN JSON -> icd10-zh names), procedures (original<TAB>standard -> ICD-9-CM3 names), jobbert (,vacancyTitle,conceptUri -> ESCO URIs).\nPredictions: one JSON object a line, {\"id\": \"<example id>\", \"candidates\": [[\"concept\", ...], ...]} best first."
     )]
     Link(LinkArgs),
     /// Text normalization: exact-match accuracy per category on `input => output` cases.
@@ -109,15 +109,25 @@ pub struct NerArgs {
 
 #[derive(Args, Debug)]
 pub struct LinkArgs {
-    /// Task name (`chip-cdn`, `procedures`, `jobs`, ...): names the dataset in the store.
+    /// Task: `chip-cdn`, `procedures` or `jobbert` (sets the gold format and terminology).
     #[arg(long)]
     pub task: String,
-    /// Gold file (CHIP-CDN JSON).
+    /// Gold file (default: the task's training file under the shared data).
     #[arg(long)]
-    pub gold: PathBuf,
-    /// Predictions (JSONL: id + ranked candidate sets).
+    pub gold: Option<PathBuf>,
+    /// Predictions (JSONL: id + ranked candidate sets); without it the linker runs.
     #[arg(long)]
     pub pred: Option<PathBuf>,
+    /// The linker when no --pred: `ngram` (character n-gram TF-IDF candidate generation).
+    #[arg(long, default_value = "ngram", value_parser = ["ngram"])]
+    pub system: String,
+    /// Which examples: all, dev (the held-out fifth) or fit (the rest); the key is the
+    /// mention text, so repeated mentions never straddle the parts.
+    #[arg(long, default_value = "all")]
+    pub part: quarry_eval::split::Part,
+    /// Candidates generated per mention.
+    #[arg(long, default_value_t = 64)]
+    pub depth: usize,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -802,35 +812,120 @@ fn read_link_predictions(path: &Path) -> Result<BTreeMap<String, LinkPrediction>
     Ok(out)
 }
 
+/// Cutoffs reported for linking: acc@k and recall@k up to the 64 candidates a ranker reads.
+const LINK_KS: [usize; 6] = [1, 5, 10, 20, 32, 64];
+
+/// The gold examples of a linking task.
+fn read_link_gold(
+    task: quarry_link::Task,
+    path: &Path,
+) -> Result<Vec<quarry_eval::types::LinkExample>> {
+    use quarry_eval::import::linking as link_import;
+    Ok(match task {
+        quarry_link::Task::ChipCdn => cblue::read_chip_cdn(path)?,
+        quarry_link::Task::Procedures => link_import::read_procedures(path)?,
+        quarry_link::Task::JobBert => link_import::read_jobbert(path)?,
+    })
+}
+
+/// The part key of a linking example: its mention, trimmed and lower-cased.
+fn link_part_key(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
 fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
-    let gold = cblue::read_chip_cdn(&a.gold)?;
-    let Some(pred_path) = &a.pred else {
-        bail!("no predictions: pass --pred FILE (JSONL: {{\"id\", \"candidates\": [[concept, ...], ...]}}); the entity linker arrives with issue 8");
+    let task = quarry_link::Task::parse(&a.task)?;
+    let shared = quarry_core::shared_data::dir();
+    let gold_path = a.gold.clone().unwrap_or_else(|| task.default_gold(&shared));
+    let mut gold = read_link_gold(task, &gold_path)?;
+    gold.retain(|g| a.part.contains(&link_part_key(&g.text)));
+    if gold.is_empty() {
+        bail!(
+            "no examples of {} in part {:?}",
+            gold_path.display(),
+            a.part
+        );
+    }
+    let mut timings = serde_json::Map::new();
+    let (system, pred): (String, Vec<LinkPrediction>) = match &a.pred {
+        Some(pred_path) => {
+            let mut preds = read_link_predictions(pred_path)?;
+            let pred = gold
+                .iter()
+                .map(|g| preds.remove(&g.id).unwrap_or_default())
+                .collect();
+            (format!("predictions:{}", pred_path.display()), pred)
+        }
+        None => {
+            let started = Instant::now();
+            let linker = quarry_link::Linker::for_task(task, &shared)?;
+            let load_s = started.elapsed().as_secs_f64();
+            let bar = ctx.progress(gold.len() as u64, "linking");
+            let started = Instant::now();
+            let pred: Vec<LinkPrediction> = gold
+                .iter()
+                .map(|g| {
+                    bar.inc(1);
+                    linker
+                        .candidates(&g.text, a.depth)
+                        .into_iter()
+                        .map(|c| BTreeSet::from([if task.gold_by_name() { c.name } else { c.id }]))
+                        .collect()
+                })
+                .collect();
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            let t = linker.terminology();
+            timings.insert("load_s".into(), serde_json::json!(load_s));
+            timings.insert("link_s".into(), serde_json::json!(secs));
+            timings.insert(
+                "mentions_per_s".into(),
+                serde_json::json!(gold.len() as f64 / secs.max(1e-9)),
+            );
+            timings.insert(
+                "terminology".into(),
+                serde_json::json!({
+                    "name": t.name(),
+                    "concepts": t.len(),
+                    "names": t.name_count(),
+                    "ngram_entries": linker.ngram().entries(),
+                    "ngram_features": linker.ngram().features(),
+                    "heap_mib": linker.heap_bytes() as f64 / (1024.0 * 1024.0),
+                }),
+            );
+            (a.system.clone(), pred)
+        }
     };
-    let mut preds = read_link_predictions(pred_path)?;
-    let pred: Vec<LinkPrediction> = gold
-        .iter()
-        .map(|g| preds.remove(&g.id).unwrap_or_default())
-        .collect();
-    let res = linking::evaluate(&gold, &pred, &linking::DEFAULT_KS)?;
-    let name = format!("{}/{}", a.task, dataset_name(&a.gold, ""));
+    let res = linking::evaluate(&gold, &pred, &LINK_KS)?;
+    let part = match a.part {
+        quarry_eval::split::Part::All => String::new(),
+        p => format!("{p:?}").to_lowercase(),
+    };
+    let name = format!("{}/{}", task.name(), dataset_name(&gold_path, &part));
     let mut store = open_store(ctx, &a.store)?;
-    store.import_link(&name, &gold, &a.gold.display().to_string())?;
+    store.import_link(&name, &gold, &gold_path.display().to_string())?;
+    let timings = serde_json::Value::Object(timings);
     let id = store.save_run(&RunRecord {
         metrics: res.metrics.clone(),
         per_query: res.per_example.clone(),
+        timings: timings.clone(),
         ..run_record(
             &name,
             "linking",
-            format!("predictions:{}", pred_path.display()),
-            serde_json::json!({"task": a.task}),
+            system.clone(),
+            serde_json::json!({"task": task.name(), "depth": a.depth, "part": a.part}),
         )
     })?;
-    let mut out = serde_json::json!({"run_id": id, "dataset": name, "examples": res.examples});
+    let mut out = serde_json::json!({"run_id": id, "dataset": name, "system": system,
+        "examples": res.examples, "timings": timings});
     for (k, v) in &res.metrics {
         out[k] = serde_json::json!(v);
     }
-    print_metrics(ctx, &out, &["acc@1", "acc@5", "recall@10", "concept_f1"]);
+    print_metrics(
+        ctx,
+        &out,
+        &["acc@1", "mrr", "recall@10", "recall@64", "concept_f1"],
+    );
     Ok(exit::OK)
 }
 

@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod eval_cmd;
 mod exit;
+mod link_cmd;
 
 use clap::Parser;
 

