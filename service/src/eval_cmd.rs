@@ -118,8 +118,9 @@ pub struct LinkArgs {
     /// Predictions (JSONL: id + ranked candidate sets); without it the linker runs.
     #[arg(long)]
     pub pred: Option<PathBuf>,
-    /// The linker when no --pred: `ngram` (character n-gram TF-IDF candidate generation).
-    #[arg(long, default_value = "ngram", value_parser = ["ngram"])]
+    /// The linker when no --pred: `ngram` (character n-gram TF-IDF candidates) or
+    /// `ngram+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only).
+    #[arg(long, default_value = "ngram", value_parser = ["ngram", "ngram+forest"])]
     pub system: String,
     /// Which examples: all, dev (the held-out fifth) or fit (the rest); the key is the
     /// mention text, so repeated mentions never straddle the parts.
@@ -858,7 +859,8 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
         }
         None => {
             let started = Instant::now();
-            let linker = quarry_link::Linker::for_task(task, &shared)?;
+            let linker =
+                quarry_link::Linker::for_task_with(task, &shared, a.system == "ngram+forest")?;
             let load_s = started.elapsed().as_secs_f64();
             let bar = ctx.progress(gold.len() as u64, "linking");
             let started = Instant::now();

@@ -60,6 +60,9 @@ pub enum LinkError {
         /// The names accepted.
         known: String,
     },
+    /// A DAHSF forest could not be loaded.
+    #[error("DAHSF forest {0}")]
+    Forest(String),
     /// A terminology without any concept.
     #[error("terminology {0} has no concepts")]
     Empty(String),

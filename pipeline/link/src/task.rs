@@ -91,6 +91,15 @@ impl Task {
         matches!(self, Task::ChipCdn)
     }
 
+    /// The DAHSF domain (under `data/forests`) whose canonical forms pre-normalize the
+    /// task's mentions: `jobs` for JobBERT (seniority and role abbreviations).
+    pub fn forest_domain(self) -> Option<&'static str> {
+        match self {
+            Task::JobBert => Some("jobs"),
+            _ => None,
+        }
+    }
+
     /// The string the gold uses for `concept`.
     pub fn key(self, concept: &Concept) -> &str {
         if self.gold_by_name() {
