@@ -937,16 +937,41 @@ pub fn normalize(ctx: &Ctx, a: NormalizeArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// Calls `f` with every stdin line (without `\n` / `\r\n`); a line that is not UTF-8 is
+/// reported on stderr and skipped. Returns how many were skipped.
+pub fn for_each_stdin_line(mut f: impl FnMut(String) -> Result<()>) -> Result<usize> {
+    use std::io::BufRead;
+    let mut bad_lines = 0usize;
+    for (i, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+        let bytes = line.context("read stdin")?;
+        match String::from_utf8(bytes) {
+            Ok(mut t) => {
+                if t.ends_with('\r') {
+                    t.pop();
+                }
+                f(t)?;
+            }
+            Err(e) => {
+                bad_lines += 1;
+                eprintln!(
+                    "line {}: invalid UTF-8 at byte {}; skipped",
+                    i + 1,
+                    e.utf8_error().valid_up_to()
+                );
+            }
+        }
+    }
+    Ok(bad_lines)
+}
+
 /// Lines read from stdin per model call (batching across lines, bounded memory).
 const NER_LINES_PER_CALL: usize = 256;
 
 pub fn ner(ctx: &Ctx, a: NerCmdArgs) -> Result<i32> {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     let model = a.run.load(ctx, &a.model)?;
-    let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut bad_lines = 0usize;
     let mut pending: Vec<String> = Vec::new();
     let flush = |pending: &mut Vec<String>, out: &mut dyn Write| -> Result<()> {
         if pending.is_empty() {
@@ -973,28 +998,13 @@ pub fn ner(ctx: &Ctx, a: NerCmdArgs) -> Result<i32> {
         pending.clear();
         Ok(())
     };
-    for (i, line) in stdin.lock().split(b'\n').enumerate() {
-        let bytes = line.context("read stdin")?;
-        match String::from_utf8(bytes) {
-            Ok(mut t) => {
-                if t.ends_with('\r') {
-                    t.pop();
-                }
-                pending.push(t);
-            }
-            Err(e) => {
-                bad_lines += 1;
-                eprintln!(
-                    "line {}: invalid UTF-8 at byte {}; skipped",
-                    i + 1,
-                    e.utf8_error().valid_up_to()
-                );
-            }
-        }
+    let bad_lines = for_each_stdin_line(|t| {
+        pending.push(t);
         if pending.len() >= NER_LINES_PER_CALL {
             flush(&mut pending, &mut out)?;
         }
-    }
+        Ok(())
+    })?;
     flush(&mut pending, &mut out)?;
     if bad_lines > 0 {
         eprintln!("{bad_lines} line(s) skipped: not UTF-8");

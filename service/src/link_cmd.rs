@@ -2,10 +2,10 @@
 
 use crate::cli::Ctx;
 use crate::exit;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use quarry_link::{Linker, Task, TerminologySource};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Options of `quarry link`.
@@ -43,26 +43,7 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     );
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut bad_lines = 0usize;
-    for (i, line) in std::io::stdin().lock().split(b'\n').enumerate() {
-        let bytes = line.context("read stdin")?;
-        let mention = match String::from_utf8(bytes) {
-            Ok(mut t) => {
-                if t.ends_with('\r') {
-                    t.pop();
-                }
-                t
-            }
-            Err(e) => {
-                bad_lines += 1;
-                eprintln!(
-                    "line {}: invalid UTF-8 at byte {}; skipped",
-                    i + 1,
-                    e.utf8_error().valid_up_to()
-                );
-                continue;
-            }
-        };
+    let bad_lines = crate::cli::for_each_stdin_line(|mention| {
         let cands = linker.candidates(&mention, a.k);
         if ctx.json {
             let v = serde_json::json!({"mention": mention, "candidates": cands});
@@ -81,7 +62,8 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
             }
             writeln!(out)?;
         }
-    }
+        Ok(())
+    })?;
     out.flush()?;
     if bad_lines > 0 {
         eprintln!("{bad_lines} line(s) skipped: not UTF-8");

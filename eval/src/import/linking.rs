@@ -24,6 +24,23 @@ fn names(field: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The non-blank records of a CSV reader with their 1-based lines; a malformed record is an
+/// error at its line.
+fn records(
+    rdr: &mut csv::Reader<&[u8]>,
+    file: &str,
+) -> Result<Vec<(u64, csv::StringRecord)>, ImportError> {
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec =
+            rec.map_err(|e| error(file, e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        if !rec.iter().all(|f| f.trim().is_empty()) {
+            out.push((rec.position().map_or(0, |p| p.line()), rec));
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a procedure-normalization file (see the module docs).
 pub fn read_procedures(path: &Path) -> Result<Vec<LinkExample>, ImportError> {
     parse_procedures(&read_text(path)?, &label(path))
@@ -39,13 +56,7 @@ pub fn parse_procedures(text: &str, file: &str) -> Result<Vec<LinkExample>, Impo
         .quoting(delimiter == b',')
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec =
-            rec.map_err(|e| error(file, e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
+    for (line, rec) in records(&mut rdr, file)? {
         if rec.len() != 2 {
             return Err(error(
                 file,
@@ -98,13 +109,7 @@ pub fn parse_jobbert(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportE
     let (title, uri) = (col("vacancyTitle")?, col("conceptUri")?);
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
-    for rec in rdr.records() {
-        let rec =
-            rec.map_err(|e| error(file, e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
+    for (line, rec) in records(&mut rdr, file)? {
         let get = |i: usize| rec.get(i).unwrap_or("").trim();
         if get(title).is_empty() || get(uri).is_empty() {
             return Err(error(file, line, "empty vacancyTitle or conceptUri"));

@@ -238,6 +238,22 @@ pub fn segments(mention: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::terminology::Concept;
+
+    /// A terminology of one-name concepts with ids 0, 1, ...
+    fn term(names: &[&str]) -> Terminology {
+        let concepts = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Concept {
+                id: i.to_string(),
+                name: n.to_string(),
+                synonyms: vec![],
+                parent: None,
+            })
+            .collect();
+        Terminology::new("t", concepts).unwrap()
+    }
 
     #[test]
     fn segments_split_lists_not_words() {
@@ -251,24 +267,8 @@ mod tests {
 
     #[test]
     fn every_segment_reaches_the_top() {
-        use crate::terminology::Concept;
         let names = ["高血压", "恶性高血压", "良性高血压", "骨质疏松", "糖尿病"];
-        let concepts = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Concept {
-                id: i.to_string(),
-                name: n.to_string(),
-                synonyms: vec![],
-                parent: None,
-            })
-            .collect();
-        let l = Linker::new(
-            Terminology::new("t", concepts).unwrap(),
-            NgramConfig::default(),
-            true,
-        )
-        .with_segments(true);
+        let l = Linker::new(term(&names), NgramConfig::default(), true).with_segments(true);
         let top: Vec<String> = l
             .candidates("高血压;骨质疏松;糖尿病", 3)
             .into_iter()
@@ -286,18 +286,7 @@ mod tests {
 
     #[test]
     fn a_forest_rewrite_adds_candidates() {
-        use crate::terminology::Concept;
-        let concepts = ["software engineer", "dental technician"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Concept {
-                id: i.to_string(),
-                name: n.to_string(),
-                synonyms: vec![],
-                parent: None,
-            })
-            .collect();
-        let t = Terminology::new("t", concepts).unwrap();
+        let t = term(&["software engineer", "dental technician"]);
         let plain = Linker::new(t.clone(), NgramConfig::default(), false);
         let weak = plain.candidates("SWE", 5);
         assert!(weak.iter().all(|c| c.score < 0.5), "{weak:?}");
