@@ -219,7 +219,11 @@ fn add_synonym(c: &mut Concept, s: &str) {
 /// `code TAB name` lines (ICD-10 zh, ICD-9-CM3). Blank lines are skipped; the parent is the
 /// longest other code that is a prefix of the code.
 pub fn read_code_tsv(path: &Path) -> Result<Vec<Concept>, LinkError> {
-    let text = read_utf8(path)?;
+    parse_code_tsv(&read_utf8(path)?, path)
+}
+
+/// [`read_code_tsv`] on text already read; `path` names the source in errors.
+pub fn parse_code_tsv(text: &str, path: &Path) -> Result<Vec<Concept>, LinkError> {
     let mut out: Vec<Concept> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
@@ -261,7 +265,11 @@ pub fn read_code_tsv(path: &Path) -> Result<Vec<Concept>, LinkError> {
 /// ESCO `occupations_en.csv`: `conceptUri`, `preferredLabel`, `altLabels` and `hiddenLabels`
 /// (newline-separated), `iscoGroup`.
 pub fn read_esco(path: &Path) -> Result<Vec<Concept>, LinkError> {
-    let text = read_utf8(path)?;
+    parse_esco(&read_utf8(path)?, path)
+}
+
+/// [`read_esco`] on text already read; `path` names the source in errors.
+pub fn parse_esco(text: &str, path: &Path) -> Result<Vec<Concept>, LinkError> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
