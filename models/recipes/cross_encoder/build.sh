@@ -11,7 +11,7 @@
 #  2. export_pairs.py: labelled groups from the store: qrels positives, hard negatives =
 #     the run's top 50 minus positives; queries split fit / dev (quarry_eval::split rule)
 #  3. train.py (Debian's torch): listwise loss over [positive + 7 negatives], dev-selected
-#  3b. (TITLES > 0) title_queries.py: corpus titles as pseudo-queries for their own abstracts
+#  3b. (TITLES > 0; off by default, see README) title_queries.py: corpus titles as pseudo-queries for their own abstracts
 #     (titles blanked in the passages; documents judged for dev queries left out), hard
 #     negatives from a bm25 run, mix_pairs.py adds TITLES of those groups to the fit part,
 #     and one more epoch from step 3's model (lr 2e-5) is dev-selected
@@ -21,7 +21,7 @@
 #     model.onnx, fp32, is written there too but git-ignored), SHA256SUMS, train log
 #
 # Environment: DATA (../shared/data), QUARRY (target/release/quarry), WORK, EPOCHS (2),
-# THREADS (2), SEED (13), MAX_LENGTH (192, training pairs), TITLES (1200; 0 skips 3b), BENCH_VENV (a venv with
+# THREADS (2), SEED (13), MAX_LENGTH (192, training pairs), TITLES (0 skips 3b; 1200 was tried), BENCH_VENV (a venv with
 # models/requirements-dev.txt; created when missing).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -34,7 +34,7 @@ EPOCHS=${EPOCHS:-2}
 THREADS=${THREADS:-2}
 SEED=${SEED:-13}
 MAX_LENGTH=${MAX_LENGTH:-192}
-TITLES=${TITLES:-1200}
+TITLES=${TITLES:-0}
 NAME=ce-minilm-l6-scifact
 OUT=models/artifacts/$NAME
 RECIPE=models/recipes/cross_encoder
