@@ -79,7 +79,8 @@ impl Linker {
         self
     }
 
-    /// Loads `source` from `path` (or its place under `shared_data` when `path` is None).
+    /// Loads `source` from `path` (or its place under `shared_data` when `path` is None),
+    /// indexed with the source's n-gram lengths ([`TerminologySource::ngram_config`]).
     pub fn open(
         source: TerminologySource,
         path: Option<&Path>,
@@ -87,7 +88,7 @@ impl Linker {
         by_name: bool,
     ) -> Result<Self, LinkError> {
         let p = path.map_or_else(|| source.default_path(shared_data), Path::to_path_buf);
-        Ok(Self::new(source.load(&p)?, NgramConfig::default(), by_name))
+        Ok(Self::new(source.load(&p)?, source.ngram_config(), by_name))
     }
 
     /// The linker of a task: its terminology from the shared data, keyed as its gold is.
