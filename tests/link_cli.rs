@@ -110,21 +110,18 @@ fn eval_link_measures_the_generator_on_the_dev_part() {
     let d = shared();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("eval.sqlite");
-    let v = json_ok(
-        quarry()
-            .args([
-                "--json",
-                "eval",
-                "link",
-                "--task",
-                "procedures",
-                "--part",
-                "dev",
-                "--db",
-            ])
-            .arg(&db),
-        "eval link procedures",
-    );
+    // `quarry --json eval link --task procedures ARGS --db DB`.
+    let eval_link = |args: &[&str]| {
+        json_ok(
+            quarry()
+                .args(["--json", "eval", "link", "--task", "procedures"])
+                .args(args)
+                .arg("--db")
+                .arg(&db),
+            &format!("eval link {args:?}"),
+        )
+    };
+    let v = eval_link(&["--part", "dev"]);
     // The dev fifth of the 4,000 training pairs, keyed by mention text.
     let n = v["examples"].as_u64().unwrap();
     assert!((700..900).contains(&n), "{n}");
@@ -137,23 +134,7 @@ fn eval_link_measures_the_generator_on_the_dev_part() {
     assert!(v["timings"]["mentions_per_s"].as_f64().unwrap() > 0.0);
 
     // Parts are disjoint and cover the split.
-    let fit = json_ok(
-        quarry()
-            .args([
-                "--json",
-                "eval",
-                "link",
-                "--task",
-                "procedures",
-                "--part",
-                "fit",
-                "--depth",
-                "1",
-                "--db",
-            ])
-            .arg(&db),
-        "eval link fit",
-    );
+    let fit = eval_link(&["--part", "fit", "--depth", "1"]);
     assert_eq!(fit["examples"].as_u64().unwrap() + n, 4000);
 
     // Predictions from a file go through the same metrics.
@@ -164,16 +145,12 @@ fn eval_link_measures_the_generator_on_the_dev_part() {
     )
     .unwrap();
     let gold = d.join("linking/procedures/chip_cdn_train.csv");
-    let v = json_ok(
-        quarry()
-            .args(["--json", "eval", "link", "--task", "procedures", "--gold"])
-            .arg(&gold)
-            .arg("--pred")
-            .arg(&preds)
-            .arg("--db")
-            .arg(&db),
-        "eval link --pred",
-    );
+    let v = eval_link(&[
+        "--gold",
+        gold.to_str().unwrap(),
+        "--pred",
+        preds.to_str().unwrap(),
+    ]);
     assert!(
         (v["acc@1"].as_f64().unwrap() - 1.0 / 4000.0).abs() < 1e-12,
         "{v}"

@@ -114,10 +114,10 @@ pub fn parse_jobbert(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportE
         if get(title).is_empty() || get(uri).is_empty() {
             return Err(error(file, line, "empty vacancyTitle or conceptUri"));
         }
-        let id = match (title, uri) {
-            (t, u) if t != 0 && u != 0 && !get(0).is_empty() => get(0).to_string(),
-            _ => out.len().to_string(),
-        };
+        // The first column is the row id unless it is the title or the URI itself.
+        let id = Some(get(0))
+            .filter(|s| title != 0 && uri != 0 && !s.is_empty())
+            .map_or_else(|| out.len().to_string(), str::to_string);
         if !seen.insert(id.clone()) {
             return Err(error(file, line, format!("duplicate example id {id:?}")));
         }

@@ -6,7 +6,7 @@
 //!
 //! Mentions: the first N (default 500) of each task's training gold file (text only).
 
-use quarry_link::ngram::SparseVec;
+use quarry_link::ngram::{dot, SparseVec};
 use quarry_link::{Linker, Task};
 use std::time::Instant;
 
@@ -37,22 +37,6 @@ fn mentions(task: Task, n: usize) -> Vec<String> {
                 .collect()
         }
     }
-}
-
-fn dot(a: &SparseVec, b: &SparseVec) -> f32 {
-    let (mut i, mut j, mut s) = (0, 0, 0f32);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                s += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    s
 }
 
 fn main() {

@@ -220,6 +220,25 @@ impl NgramIndex {
     }
 }
 
+/// The dot product of two sparse vectors sorted by feature id (a merge join), summed in
+/// feature order: the order in which [`NgramIndex::search`] accumulates, so the two agree
+/// to the bit.
+pub fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut s) = (0, 0, 0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
 /// Sorts candidates by score (descending), then concept index, and keeps `k`.
 pub fn top_k(cands: impl Iterator<Item = Candidate>, k: usize) -> Vec<Candidate> {
     let mut v: Vec<Candidate> = cands.collect();

@@ -2,23 +2,8 @@
 //! of its names' TF-IDF vectors with the query's, then ranked by (score desc, concept asc).
 
 use proptest::prelude::*;
-use quarry_link::ngram::{top_k, Candidate, SparseVec};
+use quarry_link::ngram::{dot, top_k, Candidate, SparseVec};
 use quarry_link::{Concept, NgramConfig, NgramIndex, Terminology};
-
-fn dot(a: &SparseVec, b: &SparseVec) -> f32 {
-    // Accumulate in the query's feature order, as the index does.
-    let mut s = 0f32;
-    let mut j = 0;
-    for &(f, w) in a {
-        while j < b.len() && b[j].0 < f {
-            j += 1;
-        }
-        if j < b.len() && b[j].0 == f {
-            s += w * b[j].1;
-        }
-    }
-    s
-}
 
 fn brute(
     ix: &NgramIndex,
