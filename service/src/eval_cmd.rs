@@ -118,10 +118,14 @@ pub struct LinkArgs {
     /// Predictions (JSONL: id + ranked candidate sets); without it the linker runs.
     #[arg(long)]
     pub pred: Option<PathBuf>,
-    /// The linker when no --pred: `ngram` (character n-gram TF-IDF candidates) or
-    /// `ngram+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only).
-    #[arg(long, default_value = "ngram", value_parser = ["ngram", "ngram+forest"])]
-    pub system: String,
+    /// The linker when no --pred: a generator, `ngram` (character n-gram TF-IDF), `dense`
+    /// (all-MiniLM-L6-v2 embeddings) or `ensemble` (both fused by concept), optionally
+    /// `+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only).
+    #[arg(long, default_value = "ngram")]
+    pub system: crate::link_cmd::LinkSystem,
+    /// The n-gram share of the ensemble score.
+    #[arg(long, default_value_t = crate::link_cmd::DEFAULT_NGRAM_WEIGHT)]
+    pub ngram_weight: f32,
     /// Which examples: all, dev (the held-out fifth) or fit (the rest); the key is the
     /// mention text, so repeated mentions never straddle the parts.
     #[arg(long, default_value = "all")]
@@ -129,6 +133,18 @@ pub struct LinkArgs {
     /// Candidates generated per mention.
     #[arg(long, default_value_t = 64)]
     pub depth: usize,
+    /// Re-rank the candidates with this cross-encoder (a trained artifact's name, e.g.
+    /// `ce-link-jobbert`, or a directory with model.onnx + tokenizer.json).
+    #[arg(long)]
+    pub rerank: Option<String>,
+    /// Candidates the cross-encoder re-scores per mention.
+    #[arg(long, default_value_t = 64)]
+    pub rerank_depth: usize,
+    /// Also write the candidates as training groups for the linking ranker recipe:
+    /// `fit.jsonl` and `dev.jsonl` in DIR (the examples' parts), one mention a line with its
+    /// gold concepts as positives and the other candidates as negatives.
+    #[arg(long)]
+    pub export_groups: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -829,6 +845,88 @@ fn read_link_gold(
     })
 }
 
+/// Writes a linking task's candidates as ranker training groups (the group format of
+/// `models/recipes/cross_encoder/README.md`, texts instead of token ids: the recipe
+/// tokenizes): `fit.jsonl` and `dev.jsonl` under `dir`, by the examples' parts. Positives
+/// are the gold concepts (with the generator's score and rank when it found them, the
+/// preferred name as text otherwise); negatives the other candidates. Returns the number of
+/// groups written.
+fn export_link_groups(
+    dir: &Path,
+    task: quarry_link::Task,
+    linker: &quarry_link::Linker,
+    gold: &[quarry_eval::types::LinkExample],
+    cands: &[Vec<quarry_link::Linked>],
+) -> Result<usize> {
+    use quarry_eval::split::Part;
+    use std::io::Write;
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let open = |name: &str| -> Result<std::io::BufWriter<std::fs::File>> {
+        let p = dir.join(name);
+        Ok(std::io::BufWriter::new(
+            std::fs::File::create(&p).with_context(|| format!("create {}", p.display()))?,
+        ))
+    };
+    let (mut fit, mut dev) = (open("fit.jsonl")?, open("dev.jsonl")?);
+    let t = linker.terminology();
+    // the preferred name of a gold key, for positives the generator missed
+    let name_of = |key: &str| -> Option<String> {
+        if task.gold_by_name() {
+            Some(key.to_string())
+        } else {
+            t.get(key).map(|c| c.name.clone())
+        }
+    };
+    let mut n = 0;
+    for (g, cs) in gold.iter().zip(cands) {
+        let key = |c: &quarry_link::Linked| {
+            if task.gold_by_name() {
+                c.name.clone()
+            } else {
+                c.id.clone()
+            }
+        };
+        let entry = |c: &quarry_link::Linked, rank: usize| {
+            serde_json::json!({"doc": key(c), "text": quarry_link::rank::passage(c),
+                "score": c.score, "rank": rank + 1})
+        };
+        let mut positives = Vec::new();
+        let mut negatives = Vec::new();
+        for (r, c) in cs.iter().enumerate() {
+            if g.gold.contains(&key(c)) {
+                positives.push(entry(c, r));
+            } else {
+                negatives.push(entry(c, r));
+            }
+        }
+        for k in &g.gold {
+            if !cs.iter().any(|c| &key(c) == k) {
+                if let Some(text) = name_of(k) {
+                    positives.push(
+                        serde_json::json!({"doc": k, "text": text, "score": null, "rank": null}),
+                    );
+                }
+            }
+        }
+        let first: Vec<_> = cs
+            .iter()
+            .map(|c| serde_json::json!({"doc": key(c), "score": c.score}))
+            .collect();
+        let rec = serde_json::json!({"qid": g.id, "query": g.text, "positives": positives,
+            "negatives": negatives, "first_stage": first});
+        let out = if Part::Dev.contains(&link_part_key(&g.text)) {
+            &mut dev
+        } else {
+            &mut fit
+        };
+        writeln!(out, "{rec}")?;
+        n += 1;
+    }
+    fit.flush()?;
+    dev.flush()?;
+    Ok(n)
+}
+
 /// The part key of a linking example: its mention, trimmed and lower-cased.
 fn link_part_key(text: &str) -> String {
     text.trim().to_lowercase()
@@ -859,24 +957,57 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
         }
         None => {
             let started = Instant::now();
+            let linker = quarry_link::Linker::for_task_with(task, &shared, a.system.forest)?;
             let linker =
-                quarry_link::Linker::for_task_with(task, &shared, a.system == "ngram+forest")?;
+                crate::link_cmd::attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
             let load_s = started.elapsed().as_secs_f64();
             let bar = ctx.progress(gold.len() as u64, "linking");
             let started = Instant::now();
-            let pred: Vec<LinkPrediction> = gold
-                .iter()
-                .map(|g| {
-                    bar.inc(1);
-                    linker
-                        .candidates(&g.text, a.depth)
+            let mut all: Vec<Vec<quarry_link::Linked>> = Vec::with_capacity(gold.len());
+            for chunk in gold.chunks(256) {
+                let texts: Vec<&str> = chunk.iter().map(|g| g.text.as_str()).collect();
+                all.extend(linker.candidates_batch(&texts, a.depth, a.system.generator)?);
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            if let Some(dir) = &a.export_groups {
+                let n = export_link_groups(dir, task, &linker, &gold, &all)?;
+                eprintln!("wrote {n} groups to {}", dir.display());
+            }
+            if let Some(model) = &a.rerank {
+                let reg = ctx.registry(None)?;
+                let ce = ctx.cross_encoder(&reg, &model.parse()?)?;
+                let ranker = quarry_link::Ranker::new(ce, a.rerank_depth);
+                let bar = ctx.progress(gold.len() as u64, "ranking");
+                let started = Instant::now();
+                let mut ranked = Vec::with_capacity(all.len());
+                let mut rest = all.into_iter();
+                for chunk in gold.chunks(64) {
+                    let texts: Vec<&str> = chunk.iter().map(|g| g.text.as_str()).collect();
+                    let cands: Vec<_> = rest.by_ref().take(chunk.len()).collect();
+                    ranked.extend(ranker.rerank(&texts, cands)?);
+                    bar.inc(chunk.len() as u64);
+                }
+                bar.finish_and_clear();
+                all = ranked;
+                let rs = started.elapsed().as_secs_f64();
+                timings.insert("rank_s".into(), serde_json::json!(rs));
+                timings.insert(
+                    "ranked_mentions_per_s".into(),
+                    serde_json::json!(gold.len() as f64 / rs.max(1e-9)),
+                );
+                timings.insert("ranker".into(), serde_json::json!(ranker.name()));
+            }
+            let pred: Vec<LinkPrediction> = all
+                .into_iter()
+                .map(|cands| {
+                    cands
                         .into_iter()
                         .map(|c| BTreeSet::from([if task.gold_by_name() { c.name } else { c.id }]))
                         .collect()
                 })
                 .collect();
-            bar.finish_and_clear();
-            let secs = started.elapsed().as_secs_f64();
             let t = linker.terminology();
             timings.insert("load_s".into(), serde_json::json!(load_s));
             timings.insert("link_s".into(), serde_json::json!(secs));
@@ -895,7 +1026,16 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                     "heap_mib": linker.heap_bytes() as f64 / (1024.0 * 1024.0),
                 }),
             );
-            (a.system.clone(), pred)
+            let mut system = match a.system.generator {
+                quarry_link::Generator::Ensemble => {
+                    format!("{}@{}", a.system, a.ngram_weight)
+                }
+                _ => a.system.to_string(),
+            };
+            if let Some(m) = &a.rerank {
+                system = format!("{system}+rerank:{m}@{}", a.rerank_depth);
+            }
+            (system, pred)
         }
     };
     let res = linking::evaluate(&gold, &pred, &LINK_KS)?;
@@ -915,7 +1055,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             &name,
             "linking",
             system.clone(),
-            serde_json::json!({"task": task.name(), "depth": a.depth, "part": a.part}),
+            serde_json::json!({"task": task.name(), "depth": a.depth, "part": a.part,
+                "generator": a.system.generator.name(), "forest": a.system.forest,
+                "ngram_weight": a.ngram_weight}),
         )
     })?;
     let mut out = serde_json::json!({"run_id": id, "dataset": name, "system": system,

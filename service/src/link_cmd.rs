@@ -4,9 +4,87 @@ use crate::cli::Ctx;
 use crate::exit;
 use anyhow::{bail, Result};
 use clap::Args;
-use quarry_link::{Linker, Task, TerminologySource};
+use quarry_link::{DenseIndex, Generator, Linker, Task, TerminologySource};
+use quarry_models::embed::SentenceEmbedder;
+use quarry_models::{EncoderOptions, ModelSpec};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The sentence encoder of the dense generator.
+pub const DENSE_MODEL: &str = "all-minilm-l6-v2:fp32";
+
+/// The n-gram share of the ensemble score when the command line does not say.
+pub const DEFAULT_NGRAM_WEIGHT: f32 = 0.2;
+
+/// A linking system as written on the command line: a generator (`ngram`, `dense`,
+/// `ensemble`) and options joined by `+` (`forest`: the task's DAHSF forest rewrites the
+/// mention too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSystem {
+    /// The candidate generator.
+    pub generator: Generator,
+    /// Whether the task's forest pre-normalizes mentions.
+    pub forest: bool,
+}
+
+impl std::str::FromStr for LinkSystem {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let mut parts = s.split('+');
+        let generator = Generator::parse(parts.next().unwrap_or_default())?;
+        let mut sys = LinkSystem {
+            generator,
+            forest: false,
+        };
+        for p in parts {
+            match p.trim() {
+                "forest" => sys.forest = true,
+                other => bail!("unknown linking option {other:?} in {s:?}; known: forest (e.g. ensemble+forest)"),
+            }
+        }
+        Ok(sys)
+    }
+}
+
+impl std::fmt::Display for LinkSystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.generator.name())?;
+        if self.forest {
+            f.write_str("+forest")?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds the dense generator to `linker` when `generator` needs it: the terminology's
+/// names embedded by [`DENSE_MODEL`] (cached under the model home's `link-cache/`).
+pub fn attach_dense(
+    ctx: &Ctx,
+    linker: Linker,
+    generator: Generator,
+    ngram_weight: f32,
+) -> Result<Linker> {
+    if !generator.needs_dense() {
+        return Ok(linker);
+    }
+    let reg = ctx.registry(None)?;
+    let opts = EncoderOptions {
+        batch_size: 64,
+        max_length: 64,
+        ..EncoderOptions::from(&ctx.cfg.models)
+    };
+    let spec: ModelSpec = DENSE_MODEL.parse()?;
+    let embedder = Arc::new(SentenceEmbedder::load(&reg, &spec, &opts)?);
+    let t = linker.terminology();
+    let bar = ctx.progress(t.name_count() as u64, "embedding names");
+    let cache = ctx.home().root().join("link-cache");
+    let index = DenseIndex::cached(t, &embedder, &cache, 256, |done, _| {
+        bar.set_position(done as u64)
+    })?;
+    bar.finish_and_clear();
+    Ok(linker.with_dense(index, embedder, ngram_weight)?)
+}
 
 /// Options of `quarry link`.
 #[derive(Args, Debug)]
@@ -24,6 +102,22 @@ pub struct LinkCmdArgs {
     /// Candidates per mention.
     #[arg(short, long, default_value_t = 10)]
     pub k: usize,
+    /// The generator: `ngram` (character n-gram TF-IDF), `dense` (all-MiniLM-L6-v2
+    /// embeddings of every name) or `ensemble` (both fused by concept); `+forest` adds the
+    /// task's DAHSF rewrite.
+    #[arg(long, default_value = "ngram")]
+    pub system: LinkSystem,
+    /// The n-gram share of the ensemble score.
+    #[arg(long, default_value_t = DEFAULT_NGRAM_WEIGHT)]
+    pub ngram_weight: f32,
+    /// Re-rank the candidates with this cross-encoder (an artifact such as
+    /// `ce-link-jobbert`, or a directory with model.onnx + tokenizer.json).
+    #[arg(long)]
+    pub rerank: Option<String>,
+    /// Candidates the cross-encoder re-scores (the generator is asked for at least this
+    /// many).
+    #[arg(long, default_value_t = 64)]
+    pub rerank_depth: usize,
 }
 
 /// Runs `quarry link`.
@@ -33,8 +127,24 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
         (Some(t), None) => {
             Linker::open(TerminologySource::parse(t)?, a.path.as_deref(), &shared, false)?
         }
-        (None, Some(t)) => Linker::for_task(Task::parse(t)?, &shared)?,
+        (None, Some(t)) => Linker::for_task_with(Task::parse(t)?, &shared, a.system.forest)?,
         _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet) or --task NAME (chip-cdn, procedures, jobbert)"),
+    };
+    let linker = attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
+    let ranker = match &a.rerank {
+        Some(m) => {
+            let reg = ctx.registry(None)?;
+            Some(quarry_link::Ranker::new(
+                ctx.cross_encoder(&reg, &m.parse()?)?,
+                a.rerank_depth,
+            ))
+        }
+        None => None,
+    };
+    let depth = if ranker.is_some() {
+        a.k.max(a.rerank_depth)
+    } else {
+        a.k
     };
     tracing::info!(
         terminology = linker.terminology().name(),
@@ -44,7 +154,12 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let bad_lines = crate::cli::for_each_stdin_line(|mention| {
-        let cands = linker.candidates(&mention, a.k);
+        let mut cands = linker.candidates_batch(&[mention.as_str()], depth, a.system.generator)?;
+        if let Some(r) = &ranker {
+            cands = r.rerank(&[mention.as_str()], cands)?;
+        }
+        let mut cands = cands.pop().unwrap_or_default();
+        cands.truncate(a.k);
         if ctx.json {
             let v = serde_json::json!({"mention": mention, "candidates": cands});
             writeln!(out, "{v}")?;
@@ -56,7 +171,7 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
                     r + 1,
                     c.id,
                     c.name,
-                    c.score,
+                    c.rank_score.unwrap_or(c.score),
                     c.matched
                 )?;
             }

@@ -11,19 +11,27 @@
 //!   synonym, cosine similarity through an inverted index, scores merged per concept (a
 //!   concept scores as its best-matching name). Exact and brute-force paths agree (tests).
 //!
+//! * [`dense`]: the semantic generator: every name embedded by a sentence encoder
+//!   (all-MiniLM-L6-v2, English), exact inner-product search; fused with the n-gram scores
+//!   by [`Generator::Ensemble`].
+//!
 //! [`task`] ties a linking task (CHIP-CDN, procedures, JobBERT) to its terminology and says
 //! whether its gold names concepts by preferred name or by id.
 //!
 //! Texts are folded by [`quarry_normalize`]'s default chain (width, NFKC, punctuation,
 //! traditional -> simplified, case) before n-grams are taken, on both sides.
 
+pub mod dense;
 pub mod linker;
 pub mod ngram;
+pub mod rank;
 pub mod task;
 pub mod terminology;
 
-pub use linker::{Linked, Linker};
+pub use dense::DenseIndex;
+pub use linker::{Generator, Linked, Linker};
 pub use ngram::{Candidate, NgramConfig, NgramIndex};
+pub use rank::Ranker;
 pub use task::Task;
 pub use terminology::{Concept, Terminology, TerminologySource};
 
@@ -66,4 +74,14 @@ pub enum LinkError {
     /// A terminology without any concept.
     #[error("terminology {0} has no concepts")]
     Empty(String),
+    /// A model (dense encoder, cross-encoder) is missing or failed.
+    #[error("{0}")]
+    Model(String),
+}
+
+impl LinkError {
+    /// A model error, with its message (which says how to get a missing model).
+    pub fn model(e: quarry_models::ModelError) -> Self {
+        LinkError::Model(e.to_string())
+    }
 }

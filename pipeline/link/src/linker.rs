@@ -1,9 +1,11 @@
 //! A terminology with its candidate generator, answering in the task's terms.
 
-use crate::ngram::{NgramConfig, NgramIndex};
+use crate::dense::DenseIndex;
+use crate::ngram::{top_k, Candidate, NgramConfig, NgramIndex};
 use crate::task::Task;
 use crate::terminology::{Terminology, TerminologySource};
 use crate::LinkError;
+use quarry_models::embed::SentenceEmbedder;
 use quarry_normalize::dahsf::Engine;
 use serde::Serialize;
 use std::path::Path;
@@ -29,15 +31,79 @@ pub struct Linked {
     pub name: String,
     /// The name (preferred or synonym) that matched best.
     pub matched: String,
-    /// Generator score (cosine of character n-gram TF-IDF vectors).
+    /// Generator score (n-gram or embedding cosine, or their fused score).
     pub score: f32,
+    /// The ranker's score (a cross-encoder logit), when a ranker re-scored the candidate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_score: Option<f32>,
 }
 
-/// A loaded terminology and its n-gram index.
+/// Which candidate generator answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generator {
+    /// Character n-gram TF-IDF ([`NgramIndex`]).
+    Ngram,
+    /// Sentence embeddings ([`DenseIndex`]).
+    Dense,
+    /// Both, fused by concept: `w * ngram + (1 - w) * dense` over the union of both top
+    /// lists, each concept's missing score computed exactly ([`Linker::with_dense`]).
+    Ensemble,
+}
+
+impl Generator {
+    /// Every generator.
+    pub const ALL: [Generator; 3] = [Generator::Ngram, Generator::Dense, Generator::Ensemble];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Ngram => "ngram",
+            Generator::Dense => "dense",
+            Generator::Ensemble => "ensemble",
+        }
+    }
+
+    /// The generator for a command-line name.
+    pub fn parse(name: &str) -> Result<Self, LinkError> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.name() == name.trim())
+            .ok_or_else(|| LinkError::Unknown {
+                what: "generator",
+                name: name.to_string(),
+                known: Self::ALL.map(|g| g.name()).join(", "),
+            })
+    }
+
+    /// True when the generator needs the dense index.
+    pub fn needs_dense(self) -> bool {
+        self != Generator::Ngram
+    }
+}
+
+/// The dense generator of a linker: the index and the encoder of its queries.
+struct Dense {
+    index: DenseIndex,
+    embedder: Arc<SentenceEmbedder>,
+    ngram_weight: f32,
+}
+
+impl std::fmt::Debug for Dense {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dense")
+            .field("model", &self.index.model())
+            .field("rows", &self.index.rows())
+            .field("ngram_weight", &self.ngram_weight)
+            .finish()
+    }
+}
+
+/// A loaded terminology and its candidate generators.
 #[derive(Debug)]
 pub struct Linker {
     terminology: Terminology,
     ngram: NgramIndex,
+    dense: Option<Dense>,
     by_name: bool,
     segment: bool,
     forest: Option<Arc<Engine>>,
@@ -51,6 +117,7 @@ impl Linker {
         Linker {
             terminology,
             ngram,
+            dense: None,
             by_name,
             segment: false,
             forest: None,
@@ -63,6 +130,36 @@ impl Linker {
     pub fn with_forest(mut self, engine: Option<Arc<Engine>>) -> Self {
         self.forest = engine;
         self
+    }
+
+    /// Adds the dense generator: `index` must hold this linker's terminology, embedded by
+    /// `embedder` (which also embeds the mentions). `ngram_weight` in [0, 1] is the n-gram
+    /// score's share in [`Generator::Ensemble`].
+    pub fn with_dense(
+        mut self,
+        index: DenseIndex,
+        embedder: Arc<SentenceEmbedder>,
+        ngram_weight: f32,
+    ) -> Result<Self, LinkError> {
+        if index.rows() != self.terminology.name_count() {
+            return Err(LinkError::Model(format!(
+                "the dense index has {} rows; terminology {} has {} names",
+                index.rows(),
+                self.terminology.name(),
+                self.terminology.name_count()
+            )));
+        }
+        self.dense = Some(Dense {
+            index,
+            embedder,
+            ngram_weight: ngram_weight.clamp(0.0, 1.0),
+        });
+        Ok(self)
+    }
+
+    /// The dense index, when one is loaded.
+    pub fn dense(&self) -> Option<&DenseIndex> {
+        self.dense.as_ref().map(|d| &d.index)
     }
 
     /// The forest pre-normalizer, when one is set.
@@ -129,9 +226,12 @@ impl Linker {
         &self.ngram
     }
 
-    /// Approximate heap size of the terminology and its index, in bytes.
+    /// Approximate heap size of the terminology and its indexes, in bytes (not counting
+    /// the encoder model).
     pub fn heap_bytes(&self) -> usize {
-        self.terminology.heap_bytes() + self.ngram.heap_bytes()
+        self.terminology.heap_bytes()
+            + self.ngram.heap_bytes()
+            + self.dense.as_ref().map_or(0, |d| d.index.heap_bytes())
     }
 
     /// The `k` best concepts for `mention`, best first (distinct preferred names when the
@@ -142,7 +242,117 @@ impl Linker {
     /// segment by segment ([`segments`]); the lists are merged by each concept's best
     /// score, so a segment's exact match ranks with the whole mention's.
     pub fn candidates(&self, mention: &str, k: usize) -> Vec<Linked> {
+        let queries = self.queries(mention);
+        if queries.len() <= 1 {
+            return queries
+                .first()
+                .map_or_else(Vec::new, |q| self.candidates_of(q, k));
+        }
+        let lists: Vec<Vec<Linked>> = queries.iter().map(|q| self.candidates_of(q, k)).collect();
+        self.merge(&lists, k)
+    }
+
+    /// The `k` best concepts for each of `mentions` by `generator` (see
+    /// [`Linker::candidates`] for segments and forest rewrites, which every generator
+    /// searches). The dense generators embed all the texts in one batched call; they need
+    /// [`Linker::with_dense`].
+    pub fn candidates_batch(
+        &self,
+        mentions: &[&str],
+        k: usize,
+        generator: Generator,
+    ) -> Result<Vec<Vec<Linked>>, LinkError> {
+        if generator == Generator::Ngram {
+            return Ok(mentions.iter().map(|m| self.candidates(m, k)).collect());
+        }
+        let dense = self.dense.as_ref().ok_or_else(|| {
+            LinkError::Model(format!(
+                "the {} generator needs the dense index of {} (load the linker with a sentence encoder: `quarry models fetch --model all-minilm-l6-v2`)",
+                generator.name(),
+                self.terminology.name()
+            ))
+        })?;
+        let queries: Vec<Vec<String>> = mentions.iter().map(|m| self.queries(m)).collect();
+        let flat: Vec<&str> = queries.iter().flatten().map(String::as_str).collect();
+        let vectors = if flat.is_empty() {
+            Vec::new()
+        } else {
+            dense.embedder.embed(&flat).map_err(LinkError::model)?
+        };
+        let mut vectors = vectors.into_iter();
+        Ok(queries
+            .iter()
+            .map(|qs| {
+                let lists: Vec<Vec<Linked>> = qs
+                    .iter()
+                    .map(|q| {
+                        let v = vectors.next().unwrap_or_default();
+                        self.dense_candidates(dense, q, &v, k, generator)
+                    })
+                    .collect();
+                match lists.len() {
+                    0 => Vec::new(),
+                    1 => lists.into_iter().next().unwrap_or_default(),
+                    _ => self.merge(&lists, k),
+                }
+            })
+            .collect())
+    }
+
+    /// The candidates of one query text by the dense or the ensemble generator.
+    fn dense_candidates(
+        &self,
+        dense: &Dense,
+        text: &str,
+        vector: &[f32],
+        k: usize,
+        generator: Generator,
+    ) -> Vec<Linked> {
+        let pool = |want: usize| -> Vec<Candidate> {
+            let from_dense = dense.index.search(vector, want);
+            if generator == Generator::Dense {
+                return from_dense;
+            }
+            let w = dense.ngram_weight;
+            let ngram = self.ngram.scores(text);
+            let from_ngram = top_k(
+                ngram.iter().map(|(&c, &(s, n))| Candidate {
+                    concept: c,
+                    name: n,
+                    score: s,
+                }),
+                want,
+            );
+            let mut seen = rustc_hash::FxHashSet::default();
+            let fused = from_ngram
+                .iter()
+                .chain(&from_dense)
+                .filter(|c| seen.insert(c.concept))
+                .map(|c| {
+                    let (sn, nn) = ngram.get(&c.concept).copied().unwrap_or((0.0, 0));
+                    let (sd, nd) = dense
+                        .index
+                        .concept_score(vector, c.concept)
+                        .unwrap_or((0.0, 0));
+                    Candidate {
+                        concept: c.concept,
+                        name: if w * sn >= (1.0 - w) * sd { nn } else { nd },
+                        score: w * sn + (1.0 - w) * sd,
+                    }
+                })
+                .collect::<Vec<_>>();
+            top_k(fused.into_iter(), want)
+        };
+        self.to_linked(pool, k)
+    }
+
+    /// The texts searched for `mention`: the mention (clipped), its forest rewrite and its
+    /// segments; nothing for a blank mention.
+    fn queries(&self, mention: &str) -> Vec<String> {
         let mention = clip(mention);
+        if mention.trim().is_empty() {
+            return Vec::new();
+        }
         let mut queries: Vec<String> = vec![mention.to_string()];
         if let Some(engine) = &self.forest {
             let rewritten = engine.digest(mention).normalized;
@@ -156,11 +366,7 @@ impl Linker {
                 queries.extend(segs);
             }
         }
-        if queries.len() == 1 {
-            return self.candidates_of(mention, k);
-        }
-        let lists: Vec<Vec<Linked>> = queries.iter().map(|q| self.candidates_of(q, k)).collect();
-        self.merge(&lists, k)
+        queries
     }
 
     /// The union of `lists`, one answer per key scored by its best score, best first (ties
@@ -187,9 +393,19 @@ impl Linker {
 
     /// [`Linker::candidates`] for one segment: the n-gram index's best concepts.
     fn candidates_of(&self, mention: &str, k: usize) -> Vec<Linked> {
+        self.to_linked(|want| self.ngram.search(mention, want), k)
+    }
+
+    /// The first `k` answers of a generator's ranked concepts, `pool(want)` giving its
+    /// `want` best: one answer per preferred name when keyed by name (the pool grows until
+    /// `k` distinct names are found or the terminology is exhausted).
+    fn to_linked(&self, pool: impl Fn(usize) -> Vec<Candidate>, k: usize) -> Vec<Linked> {
+        if k == 0 {
+            return Vec::new();
+        }
         let mut want = k;
         loop {
-            let raw = self.ngram.search(mention, want);
+            let raw = pool(want);
             let mut out: Vec<Linked> = Vec::with_capacity(k);
             for c in &raw {
                 let concept = &self.terminology.concepts()[c.concept as usize];
@@ -205,6 +421,7 @@ impl Linker {
                         .unwrap_or(&concept.name)
                         .to_string(),
                     score: c.score,
+                    rank_score: None,
                 });
                 if out.len() == k {
                     return out;

@@ -165,9 +165,26 @@ impl NgramIndex {
     /// The `k` best concepts for `text`, best first; ties go to the lower concept index.
     /// Concepts sharing no n-gram with the text are not returned.
     pub fn search(&self, text: &str, k: usize) -> Vec<Candidate> {
-        let q = self.vectorize(text);
-        if q.is_empty() || k == 0 {
+        if k == 0 {
             return Vec::new();
+        }
+        top_k(
+            self.scores(text).into_iter().map(|(c, (s, n))| Candidate {
+                concept: c,
+                name: n,
+                score: s,
+            }),
+            k,
+        )
+    }
+
+    /// Every concept sharing an n-gram with `text`: concept -> (best name's cosine, that
+    /// name's index). The exact scores behind [`NgramIndex::search`], for generators that
+    /// fuse this one with another over the union of both top lists.
+    pub fn scores(&self, text: &str) -> FxHashMap<u32, (f32, u32)> {
+        let q = self.vectorize(text);
+        if q.is_empty() {
+            return FxHashMap::default();
         }
         let mut acc = vec![0f32; self.entries.len()];
         let mut touched: Vec<u32> = Vec::new();
@@ -189,14 +206,10 @@ impl NgramIndex {
                 *slot = (s, n);
             }
         }
-        top_k(
-            best.into_iter().map(|(c, (s, n))| Candidate {
-                concept: c,
-                name: n,
-                score: s.min(1.0),
-            }),
-            k,
-        )
+        for v in best.values_mut() {
+            v.0 = v.0.min(1.0);
+        }
+        best
     }
 
     /// Approximate heap size in bytes.

@@ -1,0 +1,119 @@
+//! The ranking stage: a cross-encoder re-scores a mention's candidates (mention vs concept
+//! name), as xMEN does after its generators. Models are trained per task by
+//! `models/recipes/link_ranker/` (the cross-encoder recipe on groups of generator candidates).
+
+use crate::linker::Linked;
+use crate::LinkError;
+use quarry_models::rerank::CrossEncoder;
+
+/// The text a cross-encoder reads for a candidate: its preferred name, and the synonym that
+/// matched when that is another name ("software developer ; java developer"). Training
+/// (`quarry eval link --export-groups`) writes the same text.
+pub fn passage(c: &Linked) -> String {
+    if c.matched.is_empty() || c.matched == c.name {
+        c.name.clone()
+    } else {
+        format!("{} ; {}", c.name, c.matched)
+    }
+}
+
+/// A cross-encoder over the top candidates of a generator.
+pub struct Ranker {
+    model: CrossEncoder,
+    depth: usize,
+}
+
+impl std::fmt::Debug for Ranker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranker")
+            .field("model", &self.model.name())
+            .field("depth", &self.depth)
+            .finish()
+    }
+}
+
+impl Ranker {
+    /// Re-scores the first `depth` candidates of each mention with `model`.
+    pub fn new(model: CrossEncoder, depth: usize) -> Self {
+        Ranker {
+            model,
+            depth: depth.max(1),
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        self.model.name()
+    }
+
+    /// Candidates re-scored per mention.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Re-ranks each mention's candidates: the first [`Ranker::depth`] are sorted by the
+    /// cross-encoder's logit (kept in [`Linked::rank_score`]; ties keep the generator's
+    /// order) and stay ahead of the rest, which keep their order. All pairs of all mentions
+    /// go through the model in one length-sorted batched call.
+    pub fn rerank(
+        &self,
+        mentions: &[&str],
+        candidates: Vec<Vec<Linked>>,
+    ) -> Result<Vec<Vec<Linked>>, LinkError> {
+        if mentions.len() != candidates.len() {
+            return Err(LinkError::Model(format!(
+                "{} mentions but {} candidate lists",
+                mentions.len(),
+                candidates.len()
+            )));
+        }
+        let passages: Vec<Vec<String>> = candidates
+            .iter()
+            .map(|cs| cs.iter().take(self.depth).map(passage).collect())
+            .collect();
+        let pairs: Vec<(&str, &str)> = mentions
+            .iter()
+            .zip(&passages)
+            .flat_map(|(m, ps)| ps.iter().map(move |p| (*m, p.as_str())))
+            .collect();
+        let scores = if pairs.is_empty() {
+            Vec::new()
+        } else {
+            self.model.score_pairs(&pairs).map_err(LinkError::model)?
+        };
+        let mut scores = scores.into_iter();
+        Ok(candidates
+            .into_iter()
+            .map(|mut cs| {
+                let n = cs.len().min(self.depth);
+                for c in cs.iter_mut().take(n) {
+                    c.rank_score = scores.next();
+                }
+                cs[..n].sort_by(|a, b| {
+                    let key = |c: &Linked| c.rank_score.unwrap_or(f32::NEG_INFINITY);
+                    key(b).total_cmp(&key(a))
+                });
+                cs
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passage_names_the_matched_synonym() {
+        let mut c = Linked {
+            id: "x".into(),
+            name: "software developer".into(),
+            matched: "software developer".into(),
+            score: 0.5,
+            rank_score: None,
+        };
+        assert_eq!(passage(&c), "software developer");
+        c.matched = "java developer".into();
+        assert_eq!(passage(&c), "software developer ; java developer");
+    }
+}

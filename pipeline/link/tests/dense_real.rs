@@ -1,0 +1,152 @@
+//! The dense generator with the real all-MiniLM-L6-v2 encoder on real ESCO occupations:
+//! the index's top-k equals brute force over vectors embedded one name at a time (so
+//! batching, length sorting and padding change nothing), the ensemble's fused scores are
+//! what its two generators say, and the cache gives back the same matrix.
+
+use quarry_core::config::QuarryConfig;
+use quarry_link::{terminology, DenseIndex, Generator, Linker, NgramConfig, Terminology};
+use quarry_models::embed::{cosine, SentenceEmbedder};
+use quarry_models::registry::Registry;
+use quarry_models::{EncoderOptions, Manifest, ModelHome, ModelSpec};
+use std::sync::Arc;
+
+fn embedder() -> SentenceEmbedder {
+    let reg = Registry::new(
+        Manifest::builtin(),
+        ModelHome::new(QuarryConfig::default().resolved_home()),
+    );
+    // fp32: int8's dynamic quantization scales activations per batch, so a text's vector
+    // would depend on the other texts of its batch (by up to 0.03 in cosine)
+    let spec: ModelSpec = "all-minilm-l6-v2:fp32".parse().unwrap();
+    let opts = EncoderOptions {
+        batch_size: 64,
+        max_length: 64,
+        ..Default::default()
+    };
+    SentenceEmbedder::load(&reg, &spec, &opts)
+        .unwrap_or_else(|e| panic!("{e} (run `quarry models fetch`)"))
+}
+
+/// The first `n` ESCO occupations with their labels.
+fn esco(n: usize) -> Terminology {
+    let p = quarry_core::shared_data::dir().join("jobs/esco/occupations_en.csv");
+    let mut concepts = terminology::read_esco(&p)
+        .unwrap_or_else(|e| panic!("{e} (set QUARRY_SHARED_DATA to ../shared/data)"));
+    concepts.truncate(n);
+    Terminology::new("esco-sample", concepts).unwrap()
+}
+
+#[test]
+fn dense_top_k_is_brute_force_and_the_ensemble_fuses_exact_scores() {
+    let emb = embedder();
+    let t = esco(150);
+    let idx = DenseIndex::build(&t, &emb, 64, |_, _| {}).unwrap();
+    assert_eq!(idx.rows(), t.name_count());
+    assert_eq!(idx.dim(), 384);
+
+    // brute force: every name embedded alone
+    let names: Vec<(u32, &str)> = t
+        .concepts()
+        .iter()
+        .enumerate()
+        .flat_map(|(c, x)| x.names().map(move |n| (c as u32, n)))
+        .collect();
+    let alone: Vec<Vec<f32>> = names
+        .iter()
+        .map(|(_, n)| emb.embed(&[n]).unwrap().pop().unwrap())
+        .collect();
+    let queries = [
+        "Snr Java Dev",
+        "warehouse operative",
+        "chef de partie",
+        "nurse",
+        "x",
+    ];
+    for q in queries {
+        let qv = emb.embed(&[q]).unwrap().pop().unwrap();
+        let mut best = vec![f32::NEG_INFINITY; t.len()];
+        for ((c, _), v) in names.iter().zip(&alone) {
+            best[*c as usize] = best[*c as usize].max(cosine(&qv, v));
+        }
+        let mut want: Vec<(usize, f32)> = best.into_iter().enumerate().collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let got = idx.search(&qv, 10);
+        assert_eq!(got.len(), 10);
+        // exact: the index's top-k is the sort of every concept's best-name score
+        let mut exact: Vec<(u32, f32)> = (0..t.len() as u32)
+            .map(|c| (c, idx.concept_score(&qv, c).unwrap().0))
+            .collect();
+        exact.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (g, e) in got.iter().zip(&exact) {
+            assert_eq!((g.concept, g.score), *e, "{q}");
+        }
+        // and the matrix is the names' embeddings, whatever the batch and its padding
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g.score - w.1).abs() < 1e-4, "{q}: {g:?} vs {w:?}");
+            let s = best_of(&want, g.concept);
+            assert!((s - g.score).abs() < 1e-4, "{q}: {g:?} vs alone {s}");
+        }
+    }
+
+    // the cache round-trips
+    let dir = tempfile::tempdir().unwrap();
+    let cached = DenseIndex::cached(&t, &emb, dir.path(), 64, |_, _| {}).unwrap();
+    let again = DenseIndex::cached(&t, &emb, dir.path(), 64, |_, _| {}).unwrap();
+    let qv = emb.embed(&["software developer"]).unwrap().pop().unwrap();
+    assert_eq!(cached.search(&qv, 5), again.search(&qv, 5));
+
+    // the ensemble's score is w * ngram + (1 - w) * dense for every returned concept, each
+    // part computed exactly even when that generator did not list the concept
+    let w = 0.3;
+    let emb = Arc::new(emb);
+    let linker = Linker::new(t.clone(), NgramConfig { min_n: 1, max_n: 4 }, false)
+        .with_dense(idx.clone(), emb.clone(), w)
+        .unwrap();
+    let mut outside_dense_top = 0;
+    for q in queries {
+        let fused = &linker
+            .candidates_batch(&[q], 10, Generator::Ensemble)
+            .unwrap()[0];
+        let dense = &linker.candidates_batch(&[q], 10, Generator::Dense).unwrap()[0];
+        assert!(!fused.is_empty() && !dense.is_empty(), "{q}");
+        let scores = linker.ngram().scores(q);
+        let qv = emb.embed(&[q]).unwrap().pop().unwrap();
+        for c in fused {
+            let ci = t.concepts().iter().position(|x| x.id == c.id).unwrap() as u32;
+            let sn = scores.get(&ci).map_or(0.0, |s| s.0);
+            let sd = idx.concept_score(&qv, ci).unwrap().0;
+            outside_dense_top += !dense.iter().any(|d| d.id == c.id) as usize;
+            assert!(
+                (c.score - (w * sn + (1.0 - w) * sd)).abs() < 1e-4,
+                "{q}: {c:?}"
+            );
+        }
+        for pair in fused.windows(2) {
+            assert!(pair[0].score >= pair[1].score, "{q}: sorted");
+        }
+    }
+    assert!(
+        outside_dense_top > 0,
+        "the n-gram side brought concepts of its own"
+    );
+    // blank mentions give nothing, without calling the model
+    let none = linker
+        .candidates_batch(&["", "   "], 5, Generator::Ensemble)
+        .unwrap();
+    assert!(none.iter().all(Vec::is_empty));
+}
+
+fn best_of(want: &[(usize, f32)], concept: u32) -> f32 {
+    want.iter().find(|x| x.0 == concept as usize).unwrap().1
+}
+
+#[test]
+fn dense_needs_its_index() {
+    let t = esco(20);
+    let linker = Linker::new(t, NgramConfig::default(), false);
+    let e = linker
+        .candidates_batch(&["nurse"], 5, Generator::Dense)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("quarry models fetch"), "{e}");
+}
