@@ -302,3 +302,70 @@ fn link_dense_and_ensemble_answer_english_titles() {
         assert!(rows[2]["candidates"].as_array().unwrap().is_empty());
     }
 }
+
+#[test]
+fn ingest_links_entities_and_search_filters_and_counts_by_concept() {
+    shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("quarry.toml");
+    std::fs::write(
+        &cfg,
+        "[pipeline]\nstages = [\"lang-detect\", \"ner\", \"link\"]\n\
+         [pipeline.settings.link]\nterminology = \"icd10-zh\"\ntypes = [\"DISEASE\"]\nmin_score = 0.3\n",
+    )
+    .unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    let texts = [
+        "患者既往有高血压病史十年，规律服药。",
+        "诊断：2型糖尿病，高血压。",
+        "患者因急性阑尾炎入院，行阑尾切除术。",
+        "体检未见异常。",
+    ];
+    let mut body = String::new();
+    for (i, t) in texts.iter().enumerate() {
+        body.push_str(&serde_json::json!({"id": format!("r{i}"), "body": t}).to_string());
+        body.push('\n');
+    }
+    std::fs::write(&docs, body).unwrap();
+    let index = tmp.path().join("index");
+    let o = quarry()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("ingest")
+        .arg(&docs)
+        .arg("--index")
+        .arg(&index)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let search = |args: &[&str]| {
+        json_ok(
+            quarry()
+                .arg("--config")
+                .arg(&cfg)
+                .args(["--json", "search"])
+                .args(args)
+                .arg("--index")
+                .arg(&index),
+            &format!("search {args:?}"),
+        )
+    };
+    let all = search(&["患者", "--facets", "10"]);
+    let facets = all["facets"].as_array().unwrap();
+    // hypertension is named in two reports and links to one ICD-10 concept
+    let top = &facets[0];
+    assert_eq!(top["docs"], 2, "{facets:?}");
+    let term = top["concept"].as_str().unwrap();
+    assert!(term.starts_with("icd10-zh:I10"), "{facets:?}");
+    let filtered = search(&["高血压", "--concept", term]);
+    let ids: Vec<&str> = filtered["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{filtered}");
+    assert!(ids.contains(&"r0") && ids.contains(&"r1"), "{ids:?}");
+    let none = search(&["患者", "--concept", "icd10-zh:no-such-code"]);
+    assert!(none["hits"].as_array().unwrap().is_empty());
+}

@@ -101,6 +101,22 @@ pub struct Fields {
     pub sparse_vec: Field,
     /// Unique tokenizer token ids of the text (document frequencies for query IDF).
     pub wp: Field,
+    /// Linked concepts (`<terminology>:<concept id>`, raw terms, one per linked concept):
+    /// the facet that search filters and counts by ([`CONCEPT_KIND`] annotations).
+    pub concept: Field,
+}
+
+/// The annotation kind whose concepts the index keeps as the `concept` facet (written by
+/// the `link` stage, source `link:<terminology>`).
+pub const CONCEPT_KIND: &str = "concept";
+
+/// The facet term of a concept annotation: `<terminology>:<id>`.
+pub fn concept_term(a: &quarry_core::Annotation) -> String {
+    format!(
+        "{}:{}",
+        a.source.strip_prefix("link:").unwrap_or(&a.source),
+        a.label
+    )
 }
 
 fn schema() -> (Schema, Fields) {
@@ -128,6 +144,7 @@ fn schema() -> (Schema, Fields) {
     let sparse = b.add_text_field("sparse", impacts(IndexRecordOption::WithFreqs));
     let sparse_vec = b.add_bytes_field("sparse_vec", STORED);
     let wp = b.add_text_field("wp", impacts(IndexRecordOption::Basic));
+    let concept = b.add_text_field("concept", STRING);
     (
         b.build(),
         Fields {
@@ -139,6 +156,7 @@ fn schema() -> (Schema, Fields) {
             sparse,
             sparse_vec,
             wp,
+            concept,
         },
     )
 }
@@ -505,6 +523,17 @@ impl QuarryIndex {
             if !text.trim().is_empty() {
                 t.add_text(field, text);
             }
+        }
+        let mut concepts: Vec<String> = doc
+            .annotations
+            .iter()
+            .filter(|a| a.kind == CONCEPT_KIND)
+            .map(concept_term)
+            .collect();
+        concepts.sort();
+        concepts.dedup();
+        for c in &concepts {
+            t.add_text(f.concept, c);
         }
         let mut src = doc.to_flat_json();
         if !doc.annotations.is_empty() {

@@ -8,7 +8,8 @@
 use crate::bm25::Bm25Params;
 use crate::{IndexError, QuarryIndex};
 use serde::Serialize;
-use tantivy::collector::TopDocs;
+use std::collections::{BTreeSet, HashSet};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -293,6 +294,67 @@ impl QuarryIndex {
         mode: SearchMode,
         snippets: bool,
     ) -> Result<Vec<Hit>, IndexError> {
+        self.search_filtered(text, k, mode, snippets, &[])
+    }
+
+    /// The documents linked to every one of `concepts` (`<terminology>:<id>` facet terms).
+    pub fn concept_docs(&self, concepts: &[String]) -> Result<HashSet<DocAddress>, IndexError> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = concepts
+            .iter()
+            .map(|c| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields().concept, c),
+                    IndexRecordOption::Basic,
+                ));
+                (Occur::Must, q)
+            })
+            .collect();
+        Ok(self
+            .searcher()
+            .search(&BooleanQuery::new(clauses), &DocSetCollector)?)
+    }
+
+    /// Every concept facet term with the number of live documents linked to it, most
+    /// frequent first (ties by term), at most `limit`.
+    pub fn concept_counts(&self, limit: usize) -> Result<Vec<(String, u64)>, IndexError> {
+        let searcher = self.searcher();
+        let field = self.fields().concept;
+        let mut terms: BTreeSet<String> = BTreeSet::new();
+        for seg in searcher.segment_readers() {
+            let inv = seg.inverted_index(field)?;
+            let mut stream = inv.terms().stream().map_err(|e| IndexError::Io {
+                context: "read the concept facet's terms".into(),
+                source: e,
+            })?;
+            while stream.advance() {
+                terms.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            }
+        }
+        let mut out = Vec::with_capacity(terms.len());
+        for t in terms {
+            let q = TermQuery::new(Term::from_field_text(field, &t), IndexRecordOption::Basic);
+            let n = searcher.search(&q, &Count)? as u64;
+            if n > 0 {
+                out.push((t, n));
+            }
+        }
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// [`QuarryIndex::search_mode`] restricted to documents linked to every one of
+    /// `concepts` (none: no restriction). The first stage is asked for deeper lists until
+    /// enough of its hits pass the filter or it has no more, so a filter never drops a
+    /// document that the unfiltered ranking would reach.
+    pub fn search_filtered(
+        &self,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+        snippets: bool,
+        concepts: &[String],
+    ) -> Result<Vec<Hit>, IndexError> {
         // Normalize and analyze the query once; the BM25 scorer and the snippets use the terms.
         let terms = self.weighted_terms(text)?;
         let query = Self::query_from_terms(&terms);
@@ -301,10 +363,32 @@ impl QuarryIndex {
             return Ok(Vec::new());
         }
         let (rerank, depth) = self.rerank_plan(k);
-        let first = match mode {
-            SearchMode::Bm25 if terms.is_empty() => return Ok(Vec::new()),
-            SearchMode::Bm25 => self.bm25_ranked_terms(&terms, depth)?,
-            m => self.ranked(text, depth, m)?,
+        let rank = |d: usize| -> Result<Vec<(f32, DocAddress)>, IndexError> {
+            match mode {
+                SearchMode::Bm25 if terms.is_empty() => Ok(Vec::new()),
+                SearchMode::Bm25 => self.bm25_ranked_terms(&terms, d),
+                m => self.ranked(text, d, m),
+            }
+        };
+        let first = if concepts.is_empty() {
+            rank(depth)?
+        } else {
+            let allowed = self.concept_docs(concepts)?;
+            let total = searcher.num_docs() as usize;
+            let mut d = depth;
+            loop {
+                let got = rank(d)?;
+                let exhausted = got.len() < d || d >= total;
+                let mut kept: Vec<_> = got
+                    .into_iter()
+                    .filter(|(_, a)| allowed.contains(a))
+                    .collect();
+                if kept.len() >= depth || exhausted || allowed.is_empty() {
+                    kept.truncate(depth);
+                    break kept;
+                }
+                d = d.saturating_mul(4).min(total.max(1));
+            }
         };
         let top = self.reranked(text, first, rerank.as_ref(), k)?;
         let f = self.fields();

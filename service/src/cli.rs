@@ -170,6 +170,13 @@ pub struct SearchArgs {
     /// Cross-encoder for --rerank (default: [rerank] model).
     #[arg(long, requires = "rerank")]
     pub rerank_model: Option<String>,
+    /// Only documents linked to this concept (`<terminology>:<id>`, e.g. `icd10-zh:I10.x00`,
+    /// as the `link` stage indexed it); repeatable: every one must be linked.
+    #[arg(long = "concept", value_name = "TERM")]
+    pub concepts: Vec<String>,
+    /// Also print the N most frequent linked concepts of the index (the concept facet).
+    #[arg(long, value_name = "N")]
+    pub facets: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -593,6 +600,7 @@ pub fn stage_registry() -> StageRegistry {
     let mut reg = StageRegistry::default();
     quarry_normalize::stage::register(&mut reg);
     quarry_ner::stage::register(&mut reg);
+    quarry_link::stage::register(&mut reg);
     reg
 }
 
@@ -736,15 +744,32 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         )?),
     };
     let started = std::time::Instant::now();
-    let hits = index.search_mode(&a.query, k, mode, true)?;
+    let hits = index.search_filtered(&a.query, k, mode, true, &a.concepts)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
+    let facets = match a.facets {
+        Some(n) => Some(index.concept_counts(n)?),
+        None => None,
+    };
     if ctx.json {
         let rerank =
             rerank.map(|r| serde_json::json!({"model": r.scorer.name(), "params": r.params}));
+        let facets = facets.map(|f| {
+            f.into_iter()
+                .map(|(t, n)| serde_json::json!({"concept": t, "docs": n}))
+                .collect::<Vec<_>>()
+        });
         ctx.print_json(
-            &serde_json::json!({"query": a.query, "k": k, "mode": mode, "rerank": rerank, "took_ms": ms, "hits": hits}),
+            &serde_json::json!({"query": a.query, "k": k, "mode": mode, "rerank": rerank,
+                "concepts": a.concepts, "took_ms": ms, "hits": hits, "facets": facets}),
         );
     } else {
+        if let Some(f) = &facets {
+            println!("concepts (documents):");
+            for (t, n) in f {
+                println!("  {n:>6}  {t}");
+            }
+            println!();
+        }
         if hits.is_empty() {
             println!("no results for {:?}", a.query);
         }

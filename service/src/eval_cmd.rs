@@ -122,9 +122,9 @@ pub struct LinkArgs {
     /// (all-MiniLM-L6-v2 embeddings) or `ensemble` (both fused by concept), optionally
     /// `+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only).
     #[arg(long, default_value = "ngram")]
-    pub system: crate::link_cmd::LinkSystem,
+    pub system: quarry_link::System,
     /// The n-gram share of the ensemble score.
-    #[arg(long, default_value_t = crate::link_cmd::DEFAULT_NGRAM_WEIGHT)]
+    #[arg(long, default_value_t = quarry_link::DEFAULT_NGRAM_WEIGHT)]
     pub ngram_weight: f32,
     /// Which examples: all, dev (the held-out fifth) or fit (the rest); the key is the
     /// mention text, so repeated mentions never straddle the parts.

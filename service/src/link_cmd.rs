@@ -4,61 +4,14 @@ use crate::cli::Ctx;
 use crate::exit;
 use anyhow::{bail, Result};
 use clap::Args;
-use quarry_link::{DenseIndex, Generator, Linker, Task, TerminologySource};
-use quarry_models::embed::SentenceEmbedder;
-use quarry_models::{EncoderOptions, ModelSpec};
+use quarry_link::{Generator, Linker, System, Task, TerminologySource, DEFAULT_NGRAM_WEIGHT};
+use quarry_models::EncoderOptions;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-/// The sentence encoder of the dense generator.
-pub const DENSE_MODEL: &str = "all-minilm-l6-v2:fp32";
-
-/// The n-gram share of the ensemble score when the command line does not say.
-pub const DEFAULT_NGRAM_WEIGHT: f32 = 0.2;
-
-/// A linking system as written on the command line: a generator (`ngram`, `dense`,
-/// `ensemble`) and options joined by `+` (`forest`: the task's DAHSF forest rewrites the
-/// mention too).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinkSystem {
-    /// The candidate generator.
-    pub generator: Generator,
-    /// Whether the task's forest pre-normalizes mentions.
-    pub forest: bool,
-}
-
-impl std::str::FromStr for LinkSystem {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        let mut parts = s.split('+');
-        let generator = Generator::parse(parts.next().unwrap_or_default())?;
-        let mut sys = LinkSystem {
-            generator,
-            forest: false,
-        };
-        for p in parts {
-            match p.trim() {
-                "forest" => sys.forest = true,
-                other => bail!("unknown linking option {other:?} in {s:?}; known: forest (e.g. ensemble+forest)"),
-            }
-        }
-        Ok(sys)
-    }
-}
-
-impl std::fmt::Display for LinkSystem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.generator.name())?;
-        if self.forest {
-            f.write_str("+forest")?;
-        }
-        Ok(())
-    }
-}
 
 /// Adds the dense generator to `linker` when `generator` needs it: the terminology's
-/// names embedded by [`DENSE_MODEL`] (cached under the model home's `link-cache/`).
+/// names embedded by [`quarry_link::DENSE_MODEL`] (cached under the model home's
+/// `link-cache/`), with a progress bar.
 pub fn attach_dense(
     ctx: &Ctx,
     linker: Linker,
@@ -68,22 +21,22 @@ pub fn attach_dense(
     if !generator.needs_dense() {
         return Ok(linker);
     }
-    let reg = ctx.registry(None)?;
     let opts = EncoderOptions {
         batch_size: 64,
         max_length: 64,
         ..EncoderOptions::from(&ctx.cfg.models)
     };
-    let spec: ModelSpec = DENSE_MODEL.parse()?;
-    let embedder = Arc::new(SentenceEmbedder::load(&reg, &spec, &opts)?);
-    let t = linker.terminology();
-    let bar = ctx.progress(t.name_count() as u64, "embedding names");
+    let bar = ctx.progress(linker.terminology().name_count() as u64, "embedding names");
     let cache = ctx.home().root().join("link-cache");
-    let index = DenseIndex::cached(t, &embedder, &cache, 256, |done, _| {
-        bar.set_position(done as u64)
-    })?;
+    let linker = linker.load_dense(
+        &ctx.registry(None)?,
+        &opts,
+        &cache,
+        ngram_weight,
+        |done, _| bar.set_position(done as u64),
+    )?;
     bar.finish_and_clear();
-    Ok(linker.with_dense(index, embedder, ngram_weight)?)
+    Ok(linker)
 }
 
 /// Options of `quarry link`.
@@ -106,7 +59,7 @@ pub struct LinkCmdArgs {
     /// embeddings of every name) or `ensemble` (both fused by concept); `+forest` adds the
     /// task's DAHSF rewrite.
     #[arg(long, default_value = "ngram")]
-    pub system: LinkSystem,
+    pub system: System,
     /// The n-gram share of the ensemble score.
     #[arg(long, default_value_t = DEFAULT_NGRAM_WEIGHT)]
     pub ngram_weight: f32,

@@ -65,9 +65,13 @@ pub struct Annotation {
     pub label: String,
     /// The stage that produced it.
     pub source: String,
-    /// Optional confidence in `[0, 1]`.
+    /// Optional confidence in `[0, 1]` (or a model's raw score, as its stage documents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
+    /// The label's readable form, when the label is a code: a linked concept's preferred
+    /// name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
 }
 
 /// A document flowing through the pipeline into the index.

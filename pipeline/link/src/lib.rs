@@ -25,11 +25,12 @@ pub mod dense;
 pub mod linker;
 pub mod ngram;
 pub mod rank;
+pub mod stage;
 pub mod task;
 pub mod terminology;
 
 pub use dense::DenseIndex;
-pub use linker::{Generator, Linked, Linker};
+pub use linker::{Generator, Linked, Linker, System, DEFAULT_NGRAM_WEIGHT, DENSE_MODEL};
 pub use ngram::{Candidate, NgramConfig, NgramIndex};
 pub use rank::Ranker;
 pub use task::Task;

@@ -156,6 +156,7 @@ impl Stage for NerStage {
                         label: e.label,
                         source: self.source.clone(),
                         score: Some(e.confidence),
+                        canonical: None,
                     }
                 })
                 .collect();

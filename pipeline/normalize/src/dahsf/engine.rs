@@ -119,6 +119,7 @@ impl Digest {
                 label: format!("{}={}", w.label, w.canonical),
                 source: source.to_string(),
                 score: None,
+                canonical: None,
             });
         let frames = self.frames.iter().map(|f| Annotation {
             field: field.to_string(),
@@ -127,6 +128,7 @@ impl Digest {
             label: f.to_string(),
             source: source.to_string(),
             score: None,
+            canonical: None,
         });
         words.chain(frames).collect()
     }

@@ -1,0 +1,337 @@
+//! The `link` pipeline stage: maps the entities an earlier stage found (`entity`
+//! annotations, e.g. from `ner`) to concepts of a terminology, and adds one `concept`
+//! annotation per linked entity: the same field and span, the concept id as label, the
+//! preferred name as `canonical`, the generator's score as score, and `link:<terminology>`
+//! as source. The index stores these as the `concept` facet (`<terminology>:<id>`), so that
+//! search can filter and count by concept.
+//!
+//! Settings (`[pipeline.settings.link]` in `quarry.toml`):
+//!
+//! ```toml
+//! terminology = "icd10-zh"  # icd10-zh | procedures | esco | onet; or
+//! # task = "chip-cdn"       # a linking task's terminology, keyed as its gold
+//! # path = "..."            # the terminology file instead of the shared data's
+//! types = ["疾病和诊断"]     # entity labels to link (default: every entity)
+//! min_score = 0.5           # generator score below which an entity stays unlinked
+//! system = "ngram"          # ngram | dense | ensemble (+forest)
+//! ngram_weight = 0.2        # the n-gram share of the ensemble score
+//! ```
+//!
+//! The dense generators load all-MiniLM-L6-v2 from the model home (`$QUARRY_HOME`, as
+//! `quarry models fetch` provisions it) and cache the terminology's embeddings there.
+
+use crate::linker::{Generator, Linker, System, DEFAULT_NGRAM_WEIGHT};
+use crate::task::Task;
+use crate::terminology::TerminologySource;
+use quarry_core::stage::{Stage, StageError, StageRegistry};
+use quarry_core::{Annotation, Document};
+use std::path::PathBuf;
+
+/// The stage's name in pipelines.
+pub const NAME: &str = "link";
+
+/// The annotation kind written by the stage.
+pub const KIND: &str = "concept";
+
+/// The annotation kind the stage links.
+pub const ENTITY_KIND: &str = "entity";
+
+/// The linking stage.
+#[derive(Debug)]
+pub struct LinkStage {
+    linker: Linker,
+    generator: Generator,
+    types: Vec<String>,
+    min_score: f32,
+    source: String,
+}
+
+impl LinkStage {
+    /// A stage linking entities of `types` (every type when empty) with `linker`'s
+    /// `generator`, keeping links scored at least `min_score`.
+    pub fn new(linker: Linker, generator: Generator, types: Vec<String>, min_score: f32) -> Self {
+        let source = format!("{NAME}:{}", linker.terminology().name());
+        LinkStage {
+            linker,
+            generator,
+            types,
+            min_score,
+            source,
+        }
+    }
+
+    /// Builds the stage from its settings table (see the module docs).
+    pub fn from_settings(t: &toml::Table) -> Result<Self, StageError> {
+        let err = |message: String| StageError::Config {
+            stage: NAME.into(),
+            message,
+        };
+        const KEYS: [&str; 7] = [
+            "terminology",
+            "task",
+            "path",
+            "types",
+            "min_score",
+            "system",
+            "ngram_weight",
+        ];
+        for key in t.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(err(format!(
+                    "unknown setting '{key}' ({})",
+                    KEYS.join(", ")
+                )));
+            }
+        }
+        let string = |key: &str| -> Result<Option<&str>, StageError> {
+            match t.get(key) {
+                None => Ok(None),
+                Some(v) => v
+                    .as_str()
+                    .map(Some)
+                    .ok_or_else(|| err(format!("'{key}' must be a string"))),
+            }
+        };
+        let number = |key: &str, default: f32| -> Result<f32, StageError> {
+            match t.get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .as_float()
+                    .or_else(|| v.as_integer().map(|i| i as f64))
+                    .map(|x| x as f32)
+                    .ok_or_else(|| err(format!("'{key}' must be a number"))),
+            }
+        };
+        let system: System = string("system")?
+            .unwrap_or("ngram")
+            .parse()
+            .map_err(|e: crate::LinkError| err(e.to_string()))?;
+        let types = match t.get("types") {
+            None => Vec::new(),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| err("'types' must be a list of strings".into()))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(err("'types' must be a list of strings".into())),
+        };
+        let missing = |e: crate::LinkError| StageError::Missing {
+            stage: NAME.into(),
+            message: e.to_string(),
+        };
+        let shared = quarry_core::shared_data::dir();
+        let linker = match (string("terminology")?, string("task")?) {
+            (Some(name), None) => {
+                let source = TerminologySource::parse(name).map_err(|e| err(e.to_string()))?;
+                let path = string("path")?.map(PathBuf::from);
+                Linker::open(source, path.as_deref(), &shared, false).map_err(missing)?
+            }
+            (None, Some(task)) => {
+                let task = Task::parse(task).map_err(|e| err(e.to_string()))?;
+                Linker::for_task_with(task, &shared, system.forest).map_err(missing)?
+            }
+            _ => {
+                return Err(err(
+                    "set exactly one of 'terminology' (icd10-zh, procedures, esco, onet) and 'task' (chip-cdn, procedures, jobbert)".into(),
+                ))
+            }
+        };
+        let linker = if system.generator.needs_dense() {
+            let home = quarry_core::config::QuarryConfig::default().resolved_home();
+            let registry = quarry_models::registry::Registry::new(
+                quarry_models::Manifest::builtin(),
+                quarry_models::ModelHome::new(&home),
+            );
+            let opts = quarry_models::EncoderOptions {
+                batch_size: 64,
+                max_length: 64,
+                ..Default::default()
+            };
+            let weight = number("ngram_weight", DEFAULT_NGRAM_WEIGHT)?;
+            linker
+                .load_dense(
+                    &registry,
+                    &opts,
+                    &home.join("link-cache"),
+                    weight,
+                    |_, _| {},
+                )
+                .map_err(missing)?
+        } else {
+            linker
+        };
+        Ok(Self::new(
+            linker,
+            system.generator,
+            types,
+            number("min_score", 0.0)?,
+        ))
+    }
+
+    /// The linker.
+    pub fn linker(&self) -> &Linker {
+        &self.linker
+    }
+
+    fn wants(&self, a: &Annotation) -> bool {
+        a.kind == ENTITY_KIND && (self.types.is_empty() || self.types.contains(&a.label))
+    }
+}
+
+impl Stage for LinkStage {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn process(&self, docs: &mut [Document]) -> Result<(), StageError> {
+        // every wanted entity of the batch: (doc, annotation index, mention)
+        let mut keys: Vec<(usize, usize)> = Vec::new();
+        let mut mentions: Vec<String> = Vec::new();
+        for (di, d) in docs.iter().enumerate() {
+            for (ai, a) in d.annotations.iter().enumerate() {
+                if !self.wants(a) {
+                    continue;
+                }
+                let text = d
+                    .fields
+                    .iter()
+                    .find(|f| f.name == a.field)
+                    .and_then(|f| a.span.slice(&f.text));
+                if let Some(m) = text.filter(|m| !m.trim().is_empty()) {
+                    keys.push((di, ai));
+                    mentions.push(m.to_string());
+                }
+            }
+        }
+        if mentions.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&str> = mentions.iter().map(String::as_str).collect();
+        let found = self
+            .linker
+            .candidates_batch(&refs, 1, self.generator)
+            .map_err(|e| StageError::Document {
+                stage: NAME.into(),
+                doc: docs[keys[0].0].id.clone(),
+                message: e.to_string(),
+            })?;
+        for ((di, ai), cands) in keys.into_iter().zip(found) {
+            let Some(best) = cands.into_iter().next() else {
+                continue;
+            };
+            if best.score < self.min_score {
+                continue;
+            }
+            let d = &mut docs[di];
+            let a = &d.annotations[ai];
+            let linked = Annotation {
+                field: a.field.clone(),
+                span: a.span,
+                kind: KIND.into(),
+                label: best.id,
+                source: self.source.clone(),
+                score: Some(best.score),
+                canonical: Some(best.name),
+            };
+            d.annotations.push(linked);
+        }
+        Ok(())
+    }
+}
+
+/// Registers the `link` stage.
+pub fn register(registry: &mut StageRegistry) {
+    registry.register(NAME, |t| Ok(Box::new(LinkStage::from_settings(t)?)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ngram::NgramConfig;
+    use crate::terminology::{Concept, Terminology};
+    use quarry_core::Span;
+
+    fn linker() -> Linker {
+        let c = |id: &str, name: &str| Concept {
+            id: id.into(),
+            name: name.into(),
+            synonyms: vec![],
+            parent: None,
+        };
+        let t = Terminology::new(
+            "t",
+            vec![
+                c("I10", "高血压"),
+                c("E11", "2型糖尿病"),
+                c("K76", "脂肪肝"),
+            ],
+        )
+        .unwrap();
+        Linker::new(t, NgramConfig { min_n: 1, max_n: 2 }, false)
+    }
+
+    fn entity(field: &str, start: usize, end: usize, label: &str) -> Annotation {
+        Annotation {
+            field: field.into(),
+            span: Span::new(start, end),
+            kind: ENTITY_KIND.into(),
+            label: label.into(),
+            source: "ner".into(),
+            score: None,
+            canonical: None,
+        }
+    }
+
+    #[test]
+    fn entities_get_concepts_with_their_spans() {
+        let stage = LinkStage::new(linker(), Generator::Ngram, vec!["疾病".into()], 0.3);
+        let mut d =
+            Document::new("d1").with_field("body", "患者有高血压病史，伴2型糖尿病。肝脏正常。");
+        d.annotations = vec![
+            entity("body", 3, 7, "疾病"),   // 高血压病
+            entity("body", 10, 15, "疾病"), // 2型糖尿病
+            entity("body", 16, 18, "部位"), // 肝脏: not a wanted type
+            entity("nope", 0, 2, "疾病"),   // no such field: skipped
+        ];
+        let mut docs = vec![d, Document::new("empty")];
+        stage.process(&mut docs).unwrap();
+        let concepts: Vec<&Annotation> = docs[0]
+            .annotations
+            .iter()
+            .filter(|a| a.kind == KIND)
+            .collect();
+        assert_eq!(concepts.len(), 2, "{:?}", docs[0].annotations);
+        assert_eq!(concepts[0].label, "I10");
+        assert_eq!(concepts[0].canonical.as_deref(), Some("高血压"));
+        assert_eq!(concepts[0].span, Span::new(3, 7));
+        assert_eq!(concepts[0].source, "link:t");
+        assert_eq!(concepts[1].label, "E11");
+        assert!((concepts[1].score.unwrap() - 1.0).abs() < 1e-5);
+        // a weak match stays unlinked under min_score
+        let strict = LinkStage::new(linker(), Generator::Ngram, vec![], 0.99);
+        let mut d = Document::new("d2").with_field("body", "高血压病");
+        d.annotations = vec![entity("body", 0, 4, "疾病")];
+        let mut docs = vec![d];
+        strict.process(&mut docs).unwrap();
+        assert!(docs[0].annotations.iter().all(|a| a.kind != KIND));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let e = |s: &str| {
+            LinkStage::from_settings(&s.parse::<toml::Table>().unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(e("colour = 1").contains("unknown setting 'colour'"));
+        assert!(e("").contains("exactly one of"));
+        assert!(e("terminology = \"snomed\"").contains("icd10-zh"));
+        assert!(e("task = \"chip-cdn\"\nsystem = \"bm25\"").contains("ngram, dense, ensemble"));
+        assert!(e("task = \"chip-cdn\"\ntypes = \"x\"").contains("list of strings"));
+        assert!(e("terminology = \"icd10-zh\"\npath = \"/nonexistent.tsv\"")
+            .contains("/nonexistent.tsv"));
+    }
+}
