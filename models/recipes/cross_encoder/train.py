@@ -107,6 +107,8 @@ def main(argv=None):
     ap.add_argument("--eval-every", type=int, default=0, help="steps; 0 = once per epoch")
     ap.add_argument("--eval-batch", type=int, default=32)
     ap.add_argument("--limit-queries", type=int, default=0, help="smoke runs: first N fit queries")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after this step (evaluated there), the schedule still spanning --epochs; 0 = all")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
@@ -155,6 +157,21 @@ def main(argv=None):
 
     save("step0")
     step, last_eval, t0 = 0, 0, time.time()
+
+    def checkpoint(epoch, step, loss, best):
+        """Evaluates on dev, saves when best, logs; returns the best dev figure so far."""
+        base, rer = evaluate(model, dev, a)
+        rec = {"epoch": epoch + 1, "step": step, "loss": loss, "dev_first_stage": base,
+               "dev_rerank": rer, "elapsed_s": round(time.time() - t0, 1)}
+        if rer > best:
+            best = rer
+            save(f"epoch{epoch + 1}-step{step}")
+            rec["saved"] = True
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        return best
+
     model.train()
     for epoch in range(a.epochs):
         groups = []
@@ -197,18 +214,15 @@ def main(argv=None):
                       f"lr {sched.get_last_lr()[0]:.2e} {el / step:.2f}s/step", flush=True)
             end_of_epoch = s + a.groups_per_step >= len(groups)
             periodic = a.eval_every and step % a.eval_every == 0 and step - last_eval > a.eval_every // 4
-            if end_of_epoch or periodic:
+            stop = bool(a.max_steps) and step >= a.max_steps
+            if end_of_epoch or periodic or stop:
                 last_eval = step
-                base, rer = evaluate(model, dev, a)
-                rec = {"epoch": epoch + 1, "step": step, "loss": loss.item(), "dev_first_stage": base,
-                       "dev_rerank": rer, "elapsed_s": round(time.time() - t0, 1)}
-                if rer > best:
-                    best = rer
-                    save(f"epoch{epoch + 1}-step{step}")
-                    rec["saved"] = True
-                print(json.dumps(rec), flush=True)
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
+                best = checkpoint(epoch, step, loss.item(), best)
+            if stop:
+                break
+        if a.max_steps and step >= a.max_steps:
+            print(f"stopped at --max-steps {a.max_steps}")
+            break
     print(f"best dev nDCG@10 (re-rank top {a.dev_depth}): {best:.4f}")
 
 

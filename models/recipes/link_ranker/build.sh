@@ -22,7 +22,8 @@
 #
 # Environment: DATA (../shared/data), QUARRY (target/release/quarry), WORK, SYSTEM (ensemble
 # for jobbert, ngram otherwise), EPOCHS (1), THREADS (2), SEED (13), DEV_LIMIT (800),
-# EVAL_EVERY (1000), RANK_REG (0: off; xMEN's rank regularization weight), BENCH_VENV.
+# EVAL_EVERY (1000), MAX_STEPS (0: every step of EPOCHS; the schedule spans EPOCHS either
+# way), RANK_REG (0: off; xMEN's rank regularization weight), BENCH_VENV.
 set -euo pipefail
 TASK=${1:?usage: build.sh TASK (jobbert | procedures | chip-cdn)}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -39,6 +40,7 @@ SEED=${SEED:-13}
 DEV_LIMIT=${DEV_LIMIT:-800}
 EVAL_EVERY=${EVAL_EVERY:-1000}
 RANK_REG=${RANK_REG:-0}
+MAX_STEPS=${MAX_STEPS:-0}
 NAME=ce-link-$TASK
 OUT=models/artifacts/$NAME
 CE=models/recipes/cross_encoder
@@ -78,7 +80,7 @@ fi
 echo "== 3. train ($EPOCHS epochs, $THREADS threads, seed $SEED, rank-reg $RANK_REG)" >&2
 OPENBLAS_NUM_THREADS=$THREADS "$TORCH_PY" $CE/train.py --pairs "$WORK/pairs" --init "$WORK/init" \
     --out "$WORK/train" --epochs "$EPOCHS" --threads "$THREADS" --seed "$SEED" \
-    --max-length 64 --max-query 32 --eval-every "$EVAL_EVERY" --rank-reg "$RANK_REG" "${EMB[@]}"
+    --max-length 64 --max-query 32 --eval-every "$EVAL_EVERY" --rank-reg "$RANK_REG" --max-steps "$MAX_STEPS" "${EMB[@]}"
 
 echo "== 4. ONNX export, int8" >&2
 mkdir -p "$OUT"

@@ -100,6 +100,16 @@ impl Task {
         }
     }
 
+    /// The committed ranker artifact trained for the task (`models/artifacts/<name>/`,
+    /// rebuilt by `models/recipes/link_ranker/build.sh <task>`), when there is one.
+    pub fn ranker(self) -> Option<&'static str> {
+        match self {
+            Task::JobBert => Some("ce-link-jobbert"),
+            Task::Procedures => Some("ce-link-procedures"),
+            Task::ChipCdn => None,
+        }
+    }
+
     /// The string the gold uses for `concept`.
     pub fn key(self, concept: &Concept) -> &str {
         if self.gold_by_name() {

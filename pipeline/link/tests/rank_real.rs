@@ -89,3 +89,47 @@ fn ranker_sorts_the_top_by_the_model_and_keeps_the_rest() {
     // mismatched inputs are an error, not a panic
     assert!(ranker.rerank(&mentions[..1], lists).is_err());
 }
+
+/// Each task's committed ranker verifies against its SHA256SUMS, loads, and prefers the
+/// right concept on pairs written here (not from the training data).
+#[test]
+fn every_task_ranker_verifies_loads_and_ranks() {
+    let reg = Registry::new(
+        Manifest::builtin(),
+        ModelHome::new(QuarryConfig::default().resolved_home()),
+    );
+    let cases: [(quarry_link::Task, &str, &str, &str); 2] = [
+        (
+            quarry_link::Task::JobBert,
+            "Senior Java Developer (m/f/d)",
+            "software developer ; java developer",
+            "dental technician",
+        ),
+        (
+            quarry_link::Task::Procedures,
+            "腹腔镜下阑尾切除术",
+            "腹腔镜下阑尾切除术",
+            "胆囊切除术",
+        ),
+    ];
+    for (task, mention, right, wrong) in cases {
+        let name = task.ranker().expect("a ranker");
+        let dir = quarry_models::artifacts::search_paths(name)
+            .into_iter()
+            .find(|d| d.is_dir())
+            .unwrap_or_else(|| panic!("artifact {name} not found"));
+        for f in quarry_models::artifacts::verify(&dir) {
+            assert_eq!(f.status, "ok", "{}", f.path.display());
+        }
+        let ce = CrossEncoder::load(
+            &reg,
+            &name.parse().unwrap(),
+            &EncoderOptions::default(),
+            64,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(ce.name(), format!("{name}:int8"));
+        let s = ce.score(mention, &[right, wrong]).unwrap();
+        assert!(s[0] > s[1], "{name}: {s:?}");
+    }
+}
