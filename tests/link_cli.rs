@@ -235,7 +235,19 @@ fn eval_link_exports_groups_and_reranks() {
 
     // re-ranking the top 4 (any BERT cross-encoder runs; the committed SciFact one here)
     // moves candidates only within the top 4: Recall@5 and beyond stay the generator's
-    let ranked = eval_link(&["--rerank", "ce-minilm-l6-scifact", "--rerank-depth", "4"]);
+    let ranked = eval_link(&[
+        "--rerank",
+        "ce-minilm-l6-scifact",
+        "--rerank-depth",
+        "4",
+        "--rank-generator-weight",
+        "0,1000",
+    ]);
+    // a generator weight that dwarfs every logit gives back the generator's order
+    let sweep = &ranked["fusion_sweep"][0];
+    assert_eq!(sweep["generator_weight"], 1000.0, "{ranked}");
+    assert_eq!(sweep["acc@1"], plain["acc@1"], "{ranked}");
+    assert_eq!(sweep["mrr"], plain["mrr"], "{ranked}");
     assert!(
         ranked["system"].as_str().unwrap().contains("rerank"),
         "{ranked}"

@@ -140,6 +140,12 @@ pub struct LinkArgs {
     /// Candidates the cross-encoder re-scores per mention.
     #[arg(long, default_value_t = 64)]
     pub rerank_depth: usize,
+    /// Order re-ranked candidates by `logit + W * generator score`; several comma-separated
+    /// weights score each order from the same model run (the first is the stored run, the
+    /// others are reported under `fusion_sweep`).
+    /// Default: the task's weight (`Task::rank_generator_weight`).
+    #[arg(long, value_delimiter = ',')]
+    pub rank_generator_weight: Vec<f32>,
     /// Also write the candidates as training groups for the linking ranker recipe:
     /// `fit.jsonl` and `dev.jsonl` in DIR (the examples' parts), one mention a line with its
     /// gold concepts as positives and the other candidates as negatives.
@@ -845,6 +851,14 @@ fn read_link_gold(
     })
 }
 
+/// A linker's ranked candidates as the gold's keys (names or ids).
+fn link_prediction(task: quarry_link::Task, cands: Vec<quarry_link::Linked>) -> LinkPrediction {
+    cands
+        .into_iter()
+        .map(|c| BTreeSet::from([if task.gold_by_name() { c.name } else { c.id }]))
+        .collect()
+}
+
 /// Writes a linking task's candidates as ranker training groups (the group format of
 /// `models/recipes/cross_encoder/README.md`, texts instead of token ids: the recipe
 /// tokenizes): `fit.jsonl` and `dev.jsonl` under `dir`, by the examples' parts. Positives
@@ -946,6 +960,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
         );
     }
     let mut timings = serde_json::Map::new();
+    let mut fusion_sweep: Option<serde_json::Value> = None;
     let (system, pred): (String, Vec<LinkPrediction>) = match &a.pred {
         Some(pred_path) => {
             let mut preds = read_link_predictions(pred_path)?;
@@ -978,7 +993,12 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             if let Some(model) = &a.rerank {
                 let reg = ctx.registry(None)?;
                 let ce = ctx.cross_encoder(&reg, &model.parse()?)?;
-                let ranker = quarry_link::Ranker::new(ce, a.rerank_depth);
+                let w0 = a
+                    .rank_generator_weight
+                    .first()
+                    .copied()
+                    .unwrap_or_else(|| task.rank_generator_weight());
+                let ranker = quarry_link::Ranker::new(ce, a.rerank_depth).with_generator_weight(w0);
                 let bar = ctx.progress(gold.len() as u64, "ranking");
                 let started = Instant::now();
                 let mut ranked = Vec::with_capacity(all.len());
@@ -992,6 +1012,26 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 bar.finish_and_clear();
                 all = ranked;
                 let rs = started.elapsed().as_secs_f64();
+                let mut sweep = Vec::new();
+                for &w in a.rank_generator_weight.iter().skip(1) {
+                    let pred: Vec<LinkPrediction> = all
+                        .iter()
+                        .map(|cands| {
+                            let mut cands = cands.clone();
+                            quarry_link::rank::fuse(&mut cands, w);
+                            link_prediction(task, cands)
+                        })
+                        .collect();
+                    let r = linking::evaluate(&gold, &pred, &LINK_KS)?;
+                    let mut m = serde_json::json!({"generator_weight": w});
+                    for k in ["acc@1", "mrr", "recall@5", "recall@10"] {
+                        m[k] = serde_json::json!(r.metrics.get(k));
+                    }
+                    sweep.push(m);
+                }
+                if !sweep.is_empty() {
+                    fusion_sweep = Some(serde_json::Value::Array(sweep));
+                }
                 timings.insert("rank_s".into(), serde_json::json!(rs));
                 timings.insert(
                     "ranked_mentions_per_s".into(),
@@ -1001,12 +1041,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             }
             let pred: Vec<LinkPrediction> = all
                 .into_iter()
-                .map(|cands| {
-                    cands
-                        .into_iter()
-                        .map(|c| BTreeSet::from([if task.gold_by_name() { c.name } else { c.id }]))
-                        .collect()
-                })
+                .map(|cands| link_prediction(task, cands))
                 .collect();
             let t = linker.terminology();
             timings.insert("load_s".into(), serde_json::json!(load_s));
@@ -1034,6 +1069,14 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             };
             if let Some(m) = &a.rerank {
                 system = format!("{system}+rerank:{m}@{}", a.rerank_depth);
+                let w = a
+                    .rank_generator_weight
+                    .first()
+                    .copied()
+                    .unwrap_or_else(|| task.rank_generator_weight());
+                if w != 0.0 {
+                    system = format!("{system}+gen*{w}");
+                }
             }
             (system, pred)
         }
@@ -1062,6 +1105,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
     })?;
     let mut out = serde_json::json!({"run_id": id, "dataset": name, "system": system,
         "examples": res.examples, "timings": timings});
+    if let Some(sw) = fusion_sweep {
+        out["fusion_sweep"] = sw;
+    }
     for (k, v) in &res.metrics {
         out[k] = serde_json::json!(v);
     }

@@ -71,6 +71,10 @@ pub struct LinkCmdArgs {
     /// many).
     #[arg(long, default_value_t = 64)]
     pub rerank_depth: usize,
+    /// Order re-ranked candidates by `logit + W * generator score` (default: the task's
+    /// weight, chosen on its dev part; 0 with --terminology).
+    #[arg(long)]
+    pub rank_generator_weight: Option<f32>,
 }
 
 /// Runs `quarry link`.
@@ -87,10 +91,16 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     let ranker = match &a.rerank {
         Some(m) => {
             let reg = ctx.registry(None)?;
-            Some(quarry_link::Ranker::new(
-                ctx.cross_encoder(&reg, &m.parse()?)?,
-                a.rerank_depth,
-            ))
+            let w = a.rank_generator_weight.unwrap_or_else(|| {
+                a.task
+                    .as_deref()
+                    .and_then(|t| Task::parse(t).ok())
+                    .map_or(0.0, Task::rank_generator_weight)
+            });
+            Some(
+                quarry_link::Ranker::new(ctx.cross_encoder(&reg, &m.parse()?)?, a.rerank_depth)
+                    .with_generator_weight(w),
+            )
         }
         None => None,
     };

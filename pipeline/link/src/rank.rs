@@ -21,6 +21,21 @@ pub fn passage(c: &Linked) -> String {
 pub struct Ranker {
     model: CrossEncoder,
     depth: usize,
+    generator_weight: f32,
+}
+
+/// Re-orders the candidates a ranker scored (those with a [`Linked::rank_score`], which
+/// lead the list) by `rank_score + generator_weight * score`; ties keep the generator's
+/// order. Weight 0 is the ranker alone.
+pub fn fuse(candidates: &mut [Linked], generator_weight: f32) {
+    let n = candidates
+        .iter()
+        .take_while(|c| c.rank_score.is_some())
+        .count();
+    let key = |c: &Linked| c.rank_score.unwrap_or(f32::NEG_INFINITY) + generator_weight * c.score;
+    // the generator's order first, so the stable sort breaks ties by it
+    candidates[..n].sort_by(|a, b| b.score.total_cmp(&a.score));
+    candidates[..n].sort_by(|a, b| key(b).total_cmp(&key(a)));
 }
 
 impl std::fmt::Debug for Ranker {
@@ -38,7 +53,14 @@ impl Ranker {
         Ranker {
             model,
             depth: depth.max(1),
+            generator_weight: 0.0,
         }
+    }
+
+    /// Orders by `logit + w * generator score` instead of the logit alone ([`fuse`]).
+    pub fn with_generator_weight(mut self, w: f32) -> Self {
+        self.generator_weight = w;
+        self
     }
 
     /// The model's name.
@@ -52,8 +74,9 @@ impl Ranker {
     }
 
     /// Re-ranks each mention's candidates: the first [`Ranker::depth`] are sorted by the
-    /// cross-encoder's logit (kept in [`Linked::rank_score`]; ties keep the generator's
-    /// order) and stay ahead of the rest, which keep their order. All pairs of all mentions
+    /// cross-encoder's logit (kept in [`Linked::rank_score`]), plus the generator score
+    /// times [`Ranker::with_generator_weight`] (ties keep the generator's order), and stay
+    /// ahead of the rest, which keep their order. All pairs of all mentions
     /// go through the model in one length-sorted batched call.
     pub fn rerank(
         &self,
@@ -89,10 +112,7 @@ impl Ranker {
                 for c in cs.iter_mut().take(n) {
                     c.rank_score = scores.next();
                 }
-                cs[..n].sort_by(|a, b| {
-                    let key = |c: &Linked| c.rank_score.unwrap_or(f32::NEG_INFINITY);
-                    key(b).total_cmp(&key(a))
-                });
+                fuse(&mut cs, self.generator_weight);
                 cs
             })
             .collect())
@@ -102,6 +122,29 @@ impl Ranker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuse_adds_the_weighted_generator_score() {
+        let c = |id: &str, score: f32, rank: Option<f32>| Linked {
+            id: id.into(),
+            name: id.into(),
+            matched: id.into(),
+            score,
+            rank_score: rank,
+        };
+        let mut cs = vec![
+            c("a", 0.9, Some(1.0)),
+            c("b", 0.2, Some(1.5)),
+            c("c", 0.5, Some(1.0)),
+            c("d", 0.95, None),
+        ];
+        fuse(&mut cs, 0.0);
+        let ids = |cs: &[Linked]| cs.iter().map(|c| c.id.clone()).collect::<String>();
+        // the logit alone; a and c tie and keep the generator's order; d stays last
+        assert_eq!(ids(&cs), "bacd");
+        fuse(&mut cs, 1.0); // a 1.9, b 1.7, c 1.5
+        assert_eq!(ids(&cs), "abcd");
+    }
 
     #[test]
     fn passage_names_the_matched_synonym() {

@@ -15,6 +15,11 @@ use crate::terminology::{Concept, TerminologySource};
 use crate::LinkError;
 use std::path::{Path, PathBuf};
 
+/// [`Task::rank_generator_weight`] of JobBERT.
+const JOBBERT_GENERATOR_WEIGHT: f32 = 16.0;
+/// [`Task::rank_generator_weight`] of procedures.
+const PROCEDURES_GENERATOR_WEIGHT: f32 = 0.0;
+
 /// A linking task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Task {
@@ -107,6 +112,16 @@ impl Task {
             Task::JobBert => Some("ce-link-jobbert"),
             Task::Procedures => Some("ce-link-procedures"),
             Task::ChipCdn => None,
+        }
+    }
+
+    /// The weight of the generator score added to the ranker's logit when ordering
+    /// ([`crate::rank::fuse`]), chosen on the task's dev part (see BENCHMARKS.md).
+    pub fn rank_generator_weight(self) -> f32 {
+        match self {
+            Task::JobBert => JOBBERT_GENERATOR_WEIGHT,
+            Task::Procedures => PROCEDURES_GENERATOR_WEIGHT,
+            Task::ChipCdn => 0.0,
         }
     }
 

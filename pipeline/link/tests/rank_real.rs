@@ -121,13 +121,8 @@ fn every_task_ranker_verifies_loads_and_ranks() {
         for f in quarry_models::artifacts::verify(&dir) {
             assert_eq!(f.status, "ok", "{}", f.path.display());
         }
-        let ce = CrossEncoder::load(
-            &reg,
-            &name.parse().unwrap(),
-            &EncoderOptions::default(),
-            64,
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ce = CrossEncoder::load(&reg, &name.parse().unwrap(), &EncoderOptions::default(), 64)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(ce.name(), format!("{name}:int8"));
         let s = ce.score(mention, &[right, wrong]).unwrap();
         assert!(s[0] > s[1], "{name}: {s:?}");
