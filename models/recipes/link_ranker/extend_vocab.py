@@ -17,9 +17,11 @@ the task's texts (mentions and candidate names in the groups `quarry eval link
   of the existing rows, so new characters start distinct and on the scale of the old ones;
 * config.json: vocab_size.
 
-Train the result with `train.py --train-embeddings` (the new rows must learn). Identical
-characters get identical embeddings from the first step, which is what the attention
-needs to match a mention against a name; training then shapes them.
+The new rows may stay frozen (`build.sh` default; `train.py --train-embeddings` trains the
+whole table, about 4.5x slower a step on two cores): identical characters get identical,
+mutually distinct vectors from the first step, which is what the attention needs to match a
+mention against a name, and the encoder layers learn to use them (procedures: the dev
+re-rank nDCG@10 of the top 20 went from 0.18 untrained to 0.71, the generator's being 0.62).
 """
 
 import argparse

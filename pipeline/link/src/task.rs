@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// [`Task::rank_generator_weight`] of JobBERT.
 const JOBBERT_GENERATOR_WEIGHT: f32 = 16.0;
 /// [`Task::rank_generator_weight`] of procedures.
-const PROCEDURES_GENERATOR_WEIGHT: f32 = 0.0;
+const PROCEDURES_GENERATOR_WEIGHT: f32 = 8.0;
 
 /// A linking task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
