@@ -38,6 +38,48 @@ pub enum StageError {
     Unknown(String, String),
 }
 
+/// Settings-table helpers shared by the stages' `from_settings`: every error is a
+/// [`StageError::Config`] naming the stage and the key.
+pub mod settings {
+    use super::StageError;
+
+    fn config(stage: &str, message: String) -> StageError {
+        StageError::Config {
+            stage: stage.into(),
+            message,
+        }
+    }
+
+    /// An error unless every key of `t` is one of `known`.
+    pub fn check_keys(t: &toml::Table, known: &[&str], stage: &str) -> Result<(), StageError> {
+        match t.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(key) => Err(config(
+                stage,
+                format!("unknown setting '{key}' ({})", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The list of strings at `key` (None when absent); anything else there is an error.
+    pub fn string_list(
+        t: &toml::Table,
+        key: &str,
+        stage: &str,
+    ) -> Result<Option<Vec<String>>, StageError> {
+        let bad = || config(stage, format!("'{key}' must be a list of strings"));
+        match t.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(bad()),
+        }
+    }
+}
+
 /// One processing step. Stages see documents in batches so that model-backed stages can
 /// batch inference; they modify documents in place (set the language, add annotations).
 pub trait Stage: Send + Sync {
@@ -145,6 +187,34 @@ impl Stage for LangDetect {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::settings::*;
+
+    #[test]
+    fn keys_and_string_lists_are_checked() {
+        let t: toml::Table = "a = [\"x\", \"y\"]\nb = 3\nc = [1]".parse().unwrap();
+        assert!(check_keys(&t, &["a", "b", "c"], "s").is_ok());
+        let e = check_keys(&t, &["a", "b"], "s").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown setting 'c' (a, b)") && e.contains("'s'"),
+            "{e}"
+        );
+        assert_eq!(
+            string_list(&t, "a", "s").unwrap(),
+            Some(vec!["x".into(), "y".into()])
+        );
+        assert_eq!(string_list(&t, "z", "s").unwrap(), None);
+        for key in ["b", "c"] {
+            let e = string_list(&t, key, "s").unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("'{key}' must be a list of strings")),
+                "{e}"
+            );
+        }
     }
 }
 

@@ -23,7 +23,7 @@
 use crate::linker::{Generator, Linker, System, DEFAULT_NGRAM_WEIGHT};
 use crate::task::Task;
 use crate::terminology::TerminologySource;
-use quarry_core::stage::{Stage, StageError, StageRegistry};
+use quarry_core::stage::{settings, Stage, StageError, StageRegistry};
 use quarry_core::{Annotation, Document};
 use std::path::PathBuf;
 
@@ -66,23 +66,19 @@ impl LinkStage {
             stage: NAME.into(),
             message,
         };
-        const KEYS: [&str; 7] = [
-            "terminology",
-            "task",
-            "path",
-            "types",
-            "min_score",
-            "system",
-            "ngram_weight",
-        ];
-        for key in t.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                return Err(err(format!(
-                    "unknown setting '{key}' ({})",
-                    KEYS.join(", ")
-                )));
-            }
-        }
+        settings::check_keys(
+            t,
+            &[
+                "terminology",
+                "task",
+                "path",
+                "types",
+                "min_score",
+                "system",
+                "ngram_weight",
+            ],
+            NAME,
+        )?;
         let string = |key: &str| -> Result<Option<&str>, StageError> {
             match t.get(key) {
                 None => Ok(None),
@@ -106,18 +102,7 @@ impl LinkStage {
             .unwrap_or("ngram")
             .parse()
             .map_err(|e: crate::LinkError| err(e.to_string()))?;
-        let types = match t.get("types") {
-            None => Vec::new(),
-            Some(toml::Value::Array(a)) => a
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| err("'types' must be a list of strings".into()))
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(err("'types' must be a list of strings".into())),
-        };
+        let types = settings::string_list(t, "types", NAME)?.unwrap_or_default();
         let missing = |e: crate::LinkError| StageError::Missing {
             stage: NAME.into(),
             message: e.to_string(),

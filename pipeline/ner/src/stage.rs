@@ -14,7 +14,7 @@
 //! ```
 
 use crate::model::{NerModel, NerOptions, DEFAULT_MODEL};
-use quarry_core::stage::{Stage, StageError, StageRegistry};
+use quarry_core::stage::{settings, Stage, StageError, StageRegistry};
 use quarry_core::{Annotation, Document, Span};
 
 /// The stage's name in pipelines.
@@ -47,15 +47,11 @@ impl NerStage {
             stage: NAME.into(),
             message,
         };
-        const KEYS: [&str; 5] = ["model", "fields", "batch_size", "threads", "max_chars"];
-        for key in t.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                return Err(err(format!(
-                    "unknown setting '{key}' ({})",
-                    KEYS.join(", ")
-                )));
-            }
-        }
+        settings::check_keys(
+            t,
+            &["model", "fields", "batch_size", "threads", "max_chars"],
+            NAME,
+        )?;
         let model = match t.get("model") {
             None => DEFAULT_MODEL.to_string(),
             Some(v) => v
@@ -63,18 +59,7 @@ impl NerStage {
                 .ok_or_else(|| err("'model' must be a string".into()))?
                 .to_string(),
         };
-        let fields = match t.get("fields") {
-            None => Vec::new(),
-            Some(toml::Value::Array(a)) => a
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| err("'fields' must be a list of strings".into()))
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(err("'fields' must be a list of strings".into())),
-        };
+        let fields = settings::string_list(t, "fields", NAME)?.unwrap_or_default();
         let count = |key: &str| -> Result<Option<usize>, StageError> {
             match t.get(key) {
                 None => Ok(None),

@@ -15,7 +15,7 @@
 use crate::chain::NormalizerChain;
 use crate::dahsf::{bundled_forest_root, ForestSet};
 use crate::tn::canonical_measurements;
-use quarry_core::stage::{Stage, StageError, StageRegistry};
+use quarry_core::stage::{settings, Stage, StageError, StageRegistry};
 use quarry_core::{Document, NormalizedText};
 use std::path::PathBuf;
 
@@ -47,28 +47,8 @@ impl Normalizer {
             stage: NAME.into(),
             message,
         };
-        for key in t.keys() {
-            if !["chain", "measurements", "domains", "forests"].contains(&key.as_str()) {
-                return Err(err(format!(
-                    "unknown setting '{key}' (chain, measurements, domains, forests)"
-                )));
-            }
-        }
-        let strings = |key: &str| -> Result<Option<Vec<String>>, StageError> {
-            match t.get(key) {
-                None => Ok(None),
-                Some(toml::Value::Array(a)) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .ok_or_else(|| err(format!("'{key}' must be a list of strings")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some),
-                Some(_) => Err(err(format!("'{key}' must be a list of strings"))),
-            }
-        };
+        settings::check_keys(t, &["chain", "measurements", "domains", "forests"], NAME)?;
+        let strings = |key: &str| settings::string_list(t, key, NAME);
         let chain = match strings("chain")? {
             Some(names) => NormalizerChain::from_names(&names).map_err(|e| err(e.to_string()))?,
             None => NormalizerChain::default_chain(),
