@@ -238,10 +238,11 @@ impl DenseIndex {
         dot8(&self.vectors[row * self.dim..(row + 1) * self.dim], query)
     }
 
-    /// The `k` concepts nearest to `query` (a unit-length embedding of `dim` dimensions),
-    /// best first, each scored by its best name; ties to the lower concept.
-    pub fn search(&self, query: &[f32], k: usize) -> Vec<Candidate> {
-        if query.len() != self.dim || k == 0 {
+    /// Every concept's best-name cosine with `query` (a unit-length embedding of `dim`
+    /// dimensions) and that name's index, by concept index: one pass over the matrix, ties
+    /// to the earlier name. Empty when `query` has another dimension.
+    pub fn scores(&self, query: &[f32]) -> Vec<(f32, u32)> {
+        if query.len() != self.dim {
             return Vec::new();
         }
         let mut best: Vec<(f32, u32)> = vec![(f32::NEG_INFINITY, 0); self.concepts];
@@ -252,17 +253,32 @@ impl DenseIndex {
                 *b = (s, n);
             }
         }
+        best
+    }
+
+    /// The `k` best of [`DenseIndex::scores`], best first; ties to the lower concept.
+    pub fn top(scores: &[(f32, u32)], k: usize) -> Vec<Candidate> {
         top_k(
-            best.into_iter()
+            scores
+                .iter()
                 .enumerate()
                 .filter(|(_, (s, _))| s.is_finite())
-                .map(|(c, (score, name))| Candidate {
+                .map(|(c, &(score, name))| Candidate {
                     concept: c as u32,
                     name,
                     score,
                 }),
             k,
         )
+    }
+
+    /// The `k` concepts nearest to `query` (a unit-length embedding of `dim` dimensions),
+    /// best first, each scored by its best name; ties to the lower concept.
+    pub fn search(&self, query: &[f32], k: usize) -> Vec<Candidate> {
+        if k == 0 {
+            return Vec::new();
+        }
+        Self::top(&self.scores(query), k)
     }
 }
 

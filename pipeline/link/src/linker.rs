@@ -380,13 +380,19 @@ impl Linker {
         k: usize,
         generator: Generator,
     ) -> Vec<Linked> {
+        // both generators' scores of every concept, once: the pool below may be asked
+        // again for a deeper list (name-keyed answers), and fusing reads them per concept
+        let dense_scores = dense.index.scores(vector);
+        let ngram = match generator {
+            Generator::Ensemble => self.ngram.scores(text),
+            _ => Default::default(),
+        };
+        let w = dense.ngram_weight;
         let pool = |want: usize| -> Vec<Candidate> {
-            let from_dense = dense.index.search(vector, want);
+            let from_dense = DenseIndex::top(&dense_scores, want);
             if generator == Generator::Dense {
                 return from_dense;
             }
-            let w = dense.ngram_weight;
-            let ngram = self.ngram.scores(text);
             let from_ngram = top_k(
                 ngram.iter().map(|(&c, &(s, n))| Candidate {
                     concept: c,
@@ -402,9 +408,10 @@ impl Linker {
                 .filter(|c| seen.insert(c.concept))
                 .map(|c| {
                     let (sn, nn) = ngram.get(&c.concept).copied().unwrap_or((0.0, 0));
-                    let (sd, nd) = dense
-                        .index
-                        .concept_score(vector, c.concept)
+                    let (sd, nd) = dense_scores
+                        .get(c.concept as usize)
+                        .copied()
+                        .filter(|d| d.0.is_finite())
                         .unwrap_or((0.0, 0));
                     Candidate {
                         concept: c.concept,
