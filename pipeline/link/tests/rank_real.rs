@@ -114,12 +114,8 @@ fn every_task_ranker_verifies_loads_and_ranks() {
     ];
     for (task, mention, right, wrong) in cases {
         let name = task.ranker().expect("a ranker");
-        let dir = quarry_models::artifacts::search_paths(name)
-            .into_iter()
-            .find(|d| d.is_dir())
-            .unwrap_or_else(|| panic!("artifact {name} not found"));
-        for f in quarry_models::artifacts::verify(&dir) {
-            assert_eq!(f.status, "ok", "{}", f.path.display());
+        for f in quarry_models::artifacts::verify_named(name) {
+            assert_eq!(f.status, "ok", "{name}: {}", f.path.display());
         }
         let ce = CrossEncoder::load(&reg, &name.parse().unwrap(), &EncoderOptions::default(), 64)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
