@@ -28,10 +28,10 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pairs import dev_part, passage_text  # noqa: E402
+from pairs import dev_part, passage_text, wordpiece_ids  # noqa: E402
 
 try:
-    from tokenizers import Tokenizer
+    import tokenizers  # noqa: F401  (used by pairs.wordpiece_ids)
 except ImportError as exc:  # pragma: no cover
     sys.exit(f"export_pairs.py: missing dependency ({exc}); "
              "pip install -r models/requirements-dev.txt")
@@ -71,15 +71,7 @@ def main(argv=None):
     if not docs:
         sys.exit(f"export_pairs.py: dataset {ds_name} has no documents in the store")
 
-    tok = Tokenizer.from_file(a.tokenizer)
-    tok.no_padding()
-    tok.no_truncation()
-    cache = {}
-
-    def ids(text):
-        if text not in cache:
-            cache[text] = tok.encode(text, add_special_tokens=False).ids[: a.max_passage_tokens]
-        return cache[text]
+    ids = wordpiece_ids(a.tokenizer, a.max_passage_tokens)
 
     os.makedirs(a.out_dir, exist_ok=True)
     counts = {"fit": [0, 0, 0], "dev": [0, 0, 0]}

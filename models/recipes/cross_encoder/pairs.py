@@ -47,3 +47,21 @@ def ndcg_at(ranked, gains, k=10):
     ideal = sorted(gains.values(), reverse=True)[:k]
     idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
     return dcg / idcg if idcg > 0 else 0.0
+
+
+def wordpiece_ids(tokenizer_path, max_tokens):
+    """A cached text -> wordpiece ids function (no special tokens, at most `max_tokens`),
+    from a `tokenizer.json` with its baked-in padding and truncation turned off."""
+    from tokenizers import Tokenizer  # imported here: the rest of this module needs none
+
+    tok = Tokenizer.from_file(tokenizer_path)
+    tok.no_padding()
+    tok.no_truncation()
+    cache = {}
+
+    def ids(text):
+        if text not in cache:
+            cache[text] = tok.encode(text, add_special_tokens=False).ids[:max_tokens]
+        return cache[text]
+
+    return ids

@@ -20,8 +20,11 @@ import os
 import random
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cross_encoder"))
+from pairs import wordpiece_ids  # noqa: E402
+
 try:
-    from tokenizers import Tokenizer
+    import tokenizers  # noqa: F401  (used by wordpiece_ids)
 except ImportError as exc:  # pragma: no cover
     sys.exit(f"tokenize_groups.py: missing dependency ({exc}); "
              "pip install -r models/requirements-dev.txt")
@@ -38,15 +41,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=13)
     a = ap.parse_args(argv)
 
-    tok = Tokenizer.from_file(a.tokenizer)
-    tok.no_padding()
-    tok.no_truncation()
-    cache = {}
-
-    def ids(text):
-        if text not in cache:
-            cache[text] = tok.encode(text, add_special_tokens=False).ids[: a.max_tokens]
-        return cache[text]
+    ids = wordpiece_ids(a.tokenizer, a.max_tokens)
 
     os.makedirs(a.out, exist_ok=True)
     for part in ("fit", "dev"):
