@@ -28,9 +28,7 @@ set -euo pipefail
 TASK=${1:?usage: build.sh TASK (jobbert | procedures | chip-cdn)}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 cd "$ROOT"
-HOME_DIR=${QUARRY_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/quarry}
-DATA=${DATA:-${QUARRY_SHARED_DATA:-../shared/data}}
-QUARRY=${QUARRY:-${CARGO_TARGET_DIR:-target}/release/quarry}
+source models/recipes/minilm_env.sh
 WORK=${WORK:-$HOME_DIR/link-ranker/$TASK}
 case "$TASK" in jobbert) DEFAULT_SYSTEM=ensemble ;; *) DEFAULT_SYSTEM=ngram ;; esac
 SYSTEM=${SYSTEM:-$DEFAULT_SYSTEM}
@@ -44,19 +42,8 @@ MAX_STEPS=${MAX_STEPS:-0}
 NAME=ce-link-$TASK
 OUT=models/artifacts/$NAME
 CE=models/recipes/cross_encoder
-BENCH_VENV=${BENCH_VENV:-$HOME_DIR/bench-venv}
-VPY=$BENCH_VENV/bin/python
-TORCH_PY=${TORCH_PY:-/usr/bin/python3}
 
-die() { echo "build.sh: error: $*" >&2; exit 1; }
-[[ -x "$QUARRY" ]] || die "no quarry binary at $QUARRY (cargo build --release --bin quarry)"
-"$TORCH_PY" -c 'import torch' 2>/dev/null || die "$TORCH_PY has no torch: apt-get install -y python3-torch libopenblas0-pthread"
-MINILM=$HOME_DIR/models/all-minilm-l6-v2
-[[ -f "$MINILM/model.safetensors" ]] || "$QUARRY" models fetch --model all-minilm-l6-v2
-if [[ ! -x "$VPY" ]] || ! "$VPY" -c 'import tokenizers, onnxruntime, onnx, safetensors' 2>/dev/null; then
-    python3 -m venv "$BENCH_VENV" && "$VPY" -m pip install -q -r models/requirements-dev.txt \
-        || die "could not build $BENCH_VENV from models/requirements-dev.txt"
-fi
+minilm_ready
 mkdir -p "$WORK"
 
 echo "== 1. candidates of every $TASK mention ($SYSTEM, top 64)" >&2
