@@ -89,8 +89,10 @@ pub trait Stage: Send + Sync {
     fn process(&self, docs: &mut [Document]) -> Result<(), StageError>;
 }
 
-/// A constructor for a stage from its TOML settings table.
-pub type StageFactory = fn(&toml::Table) -> Result<Box<dyn Stage>, StageError>;
+/// A constructor for a stage from its TOML settings table (a closure may carry what the
+/// binary supplies, e.g. the linker's source of training mentions).
+pub type StageFactory =
+    std::sync::Arc<dyn Fn(&toml::Table) -> Result<Box<dyn Stage>, StageError> + Send + Sync>;
 
 /// Maps stage names to constructors. Crates higher up register their stages here; the
 /// service builds the pipeline named in `quarry.toml` from it.
@@ -111,8 +113,13 @@ impl Default for StageRegistry {
 
 impl StageRegistry {
     /// Registers (or replaces) a stage constructor.
-    pub fn register(&mut self, name: &str, factory: StageFactory) {
-        self.factories.insert(name.to_string(), factory);
+    pub fn register(
+        &mut self,
+        name: &str,
+        factory: impl Fn(&toml::Table) -> Result<Box<dyn Stage>, StageError> + Send + Sync + 'static,
+    ) {
+        self.factories
+            .insert(name.to_string(), std::sync::Arc::new(factory));
     }
 
     /// Registered stage names.
