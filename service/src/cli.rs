@@ -600,7 +600,12 @@ pub fn stage_registry() -> StageRegistry {
     let mut reg = StageRegistry::default();
     quarry_normalize::stage::register(&mut reg);
     quarry_ner::stage::register(&mut reg);
-    quarry_link::stage::register(&mut reg);
+    quarry_link::stage::register_with_memory(
+        &mut reg,
+        std::sync::Arc::new(|task| {
+            crate::link_cmd::task_memory(task).map_err(|e| format!("{e:#}"))
+        }),
+    );
     reg
 }
 

@@ -146,6 +146,12 @@ pub struct LinkArgs {
     /// Default: the task's weight (`Task::rank_generator_weight`).
     #[arg(long, value_delimiter = ',')]
     pub rank_generator_weight: Vec<f32>,
+    /// How many candidates form the answer set (`ratio:max`: the top one and each next
+    /// one scored at least ratio x the top, at most max); several comma-separated rules
+    /// score each from the same run (the first is stored, the others are reported under
+    /// `set_sweep`). Default: the task's rule (`1:4` for chip-cdn, one concept otherwise).
+    #[arg(long, value_delimiter = ',')]
+    pub set_rule: Vec<quarry_link::SetRule>,
     /// Also write the candidates as training groups for the linking ranker recipe:
     /// `fit.jsonl` and `dev.jsonl` in DIR (the examples' parts), one mention a line with its
     /// gold concepts as positives and the other candidates as negatives.
@@ -848,15 +854,31 @@ fn read_link_gold(
         quarry_link::Task::ChipCdn => cblue::read_chip_cdn(path)?,
         quarry_link::Task::Procedures => link_import::read_procedures(path)?,
         quarry_link::Task::JobBert => link_import::read_jobbert(path)?,
+        quarry_link::Task::Csco => link_import::read_csco(path)?,
     })
 }
 
-/// A linker's ranked candidates as the gold's keys (names or ids).
-fn link_prediction(task: quarry_link::Task, cands: Vec<quarry_link::Linked>) -> LinkPrediction {
-    cands
-        .into_iter()
-        .map(|c| BTreeSet::from([if task.gold_by_name() { c.name } else { c.id }]))
-        .collect()
+/// A linker's ranked candidates as the gold's keys (names or ids): first the answer set
+/// that `rule` sizes, then (when that set has several concepts) every candidate alone.
+fn link_prediction(
+    task: quarry_link::Task,
+    cands: Vec<quarry_link::Linked>,
+    rule: quarry_link::SetRule,
+) -> LinkPrediction {
+    let key = |c: &quarry_link::Linked| {
+        if task.gold_by_name() {
+            c.name.clone()
+        } else {
+            c.id.clone()
+        }
+    };
+    let n = rule.size(&cands);
+    let mut out: LinkPrediction = Vec::with_capacity(cands.len() + 1);
+    if n > 1 {
+        out.push(cands[..n].iter().map(key).collect());
+    }
+    out.extend(cands.iter().map(|c| BTreeSet::from([key(c)])));
+    out
 }
 
 /// Writes a linking task's candidates as ranker training groups (the group format of
@@ -941,6 +963,61 @@ fn export_link_groups(
     Ok(n)
 }
 
+/// A labelled mention of a linking task's training data, as the memory reads it.
+pub struct MemoryEntry {
+    /// The mention.
+    pub text: String,
+    /// Its gold keys (names or ids).
+    pub gold_keys: Vec<String>,
+}
+
+/// The labelled mentions the `+memory` option adds to a task's terminology when `gold_path`
+/// (part `part`) is evaluated: the task's training file, except the part under evaluation
+/// when `gold_path` is that file (the dev part is evaluated with the fit part's memory and
+/// the other way round; evaluating all of it with a memory of itself is refused).
+pub fn link_memory(
+    task: quarry_link::Task,
+    shared: &Path,
+    gold_path: &Path,
+    part: quarry_eval::split::Part,
+) -> Result<Vec<MemoryEntry>> {
+    link_memory_for(task, shared, Some((gold_path, part)))
+}
+
+/// [`link_memory`]; `evaluated` None: the whole training file (no evaluation).
+pub fn link_memory_for(
+    task: quarry_link::Task,
+    shared: &Path,
+    evaluated: Option<(&Path, quarry_eval::split::Part)>,
+) -> Result<Vec<MemoryEntry>> {
+    use quarry_eval::split::Part;
+    let train = task.default_gold(shared);
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let keep = if let Some((_, part)) = evaluated.filter(|(g, _)| same(&train, g)) {
+        match part {
+            Part::Dev => Part::Fit,
+            Part::Fit => Part::Dev,
+            Part::All => bail!(
+                "+memory adds {}'s mentions to the terminology; evaluating that same file needs --part dev or --part fit (the memory is the other part)",
+                train.display()
+            ),
+        }
+    } else {
+        Part::All
+    };
+    Ok(read_link_gold(task, &train)?
+        .into_iter()
+        .filter(|g| keep.contains(&link_part_key(&g.text)))
+        .map(|g| MemoryEntry {
+            text: g.text,
+            gold_keys: g.gold.into_iter().collect(),
+        })
+        .collect())
+}
+
 /// The part key of a linking example: its mention, trimmed and lower-cased.
 fn link_part_key(text: &str) -> String {
     text.trim().to_lowercase()
@@ -961,6 +1038,12 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
     }
     let mut timings = serde_json::Map::new();
     let mut fusion_sweep: Option<serde_json::Value> = None;
+    let mut set_sweep: Option<serde_json::Value> = None;
+    let set_rule = a
+        .set_rule
+        .first()
+        .copied()
+        .unwrap_or_else(|| task.set_rule());
     let (system, pred): (String, Vec<LinkPrediction>) = match &a.pred {
         Some(pred_path) => {
             let mut preds = read_link_predictions(pred_path)?;
@@ -972,7 +1055,22 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
         }
         None => {
             let started = Instant::now();
-            let linker = quarry_link::Linker::for_task_with(task, &shared, a.system.forest)?;
+            let memory = if a.system.memory {
+                link_memory(task, &shared, &gold_path, a.part)?
+            } else {
+                Vec::new()
+            };
+            let (linker, mem_stats) = quarry_link::Linker::for_task_memory(
+                task,
+                &shared,
+                a.system.forest,
+                memory
+                    .iter()
+                    .map(|g| (g.text.as_str(), g.gold_keys.as_slice())),
+            )?;
+            if a.system.memory {
+                timings.insert("memory".into(), serde_json::json!(mem_stats));
+            }
             let linker =
                 crate::link_cmd::attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
             let load_s = started.elapsed().as_secs_f64();
@@ -1019,7 +1117,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                         .map(|cands| {
                             let mut cands = cands.clone();
                             quarry_link::rank::fuse(&mut cands, w);
-                            link_prediction(task, cands)
+                            link_prediction(task, cands, set_rule)
                         })
                         .collect();
                     let r = linking::evaluate(&gold, &pred, &LINK_KS)?;
@@ -1039,9 +1137,31 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 );
                 timings.insert("ranker".into(), serde_json::json!(ranker.name()));
             }
+            let mut sweep = Vec::new();
+            for &rule in a.set_rule.iter().skip(1) {
+                let pred: Vec<LinkPrediction> = all
+                    .iter()
+                    .map(|cands| link_prediction(task, cands.clone(), rule))
+                    .collect();
+                let r = linking::evaluate(&gold, &pred, &LINK_KS)?;
+                let mut m = serde_json::json!({"set_rule": rule.to_string()});
+                for k in [
+                    "acc@1",
+                    "mrr",
+                    "concept_precision",
+                    "concept_recall",
+                    "concept_f1",
+                ] {
+                    m[k] = serde_json::json!(r.metrics.get(k));
+                }
+                sweep.push(m);
+            }
+            if !sweep.is_empty() {
+                set_sweep = Some(serde_json::Value::Array(sweep));
+            }
             let pred: Vec<LinkPrediction> = all
                 .into_iter()
-                .map(|cands| link_prediction(task, cands))
+                .map(|cands| link_prediction(task, cands, set_rule))
                 .collect();
             let t = linker.terminology();
             timings.insert("load_s".into(), serde_json::json!(load_s));
@@ -1067,6 +1187,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 }
                 _ => a.system.to_string(),
             };
+            if set_rule != quarry_link::SetRule::SINGLE {
+                system = format!("{system}+set:{set_rule}");
+            }
             if let Some(m) = &a.rerank {
                 system = format!("{system}+rerank:{m}@{}", a.rerank_depth);
                 let w = a
@@ -1100,6 +1223,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             system.clone(),
             serde_json::json!({"task": task.name(), "depth": a.depth, "part": a.part,
                 "generator": a.system.generator.name(), "forest": a.system.forest,
+                "memory": a.system.memory, "set_rule": set_rule.to_string(),
                 "ngram_weight": a.ngram_weight}),
         )
     })?;
@@ -1107,6 +1231,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
         "examples": res.examples, "timings": timings});
     if let Some(sw) = fusion_sweep {
         out["fusion_sweep"] = sw;
+    }
+    if let Some(sw) = set_sweep {
+        out["set_sweep"] = sw;
     }
     for (k, v) in &res.metrics {
         out[k] = serde_json::json!(v);

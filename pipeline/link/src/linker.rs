@@ -3,7 +3,7 @@
 use crate::dense::DenseIndex;
 use crate::ngram::{top_k, Candidate, NgramConfig, NgramIndex};
 use crate::task::Task;
-use crate::terminology::{Terminology, TerminologySource};
+use crate::terminology::{MemoryStats, Terminology, TerminologySource};
 use crate::LinkError;
 use quarry_models::embed::SentenceEmbedder;
 use quarry_normalize::dahsf::Engine;
@@ -33,6 +33,10 @@ pub struct Linked {
     pub matched: String,
     /// Generator score (n-gram or embedding cosine, or their fused score).
     pub score: f32,
+    /// True when `matched` is a labelled training mention added by the memory
+    /// ([`Linker::for_task_memory`]), not one of the terminology's own names.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_memory: bool,
     /// The ranker's score (a cross-encoder logit), when a ranker re-scored the candidate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_score: Option<f32>,
@@ -99,6 +103,9 @@ pub struct System {
     pub generator: Generator,
     /// Whether the task's forest pre-normalizes mentions.
     pub forest: bool,
+    /// Whether the task's labelled training mentions join the terminology as synonyms
+    /// ([`Linker::for_task_memory`]).
+    pub memory: bool,
 }
 
 impl std::str::FromStr for System {
@@ -108,15 +115,17 @@ impl std::str::FromStr for System {
         let mut sys = System {
             generator: Generator::parse(parts.next().unwrap_or_default())?,
             forest: false,
+            memory: false,
         };
         for p in parts {
             match p.trim() {
                 "forest" => sys.forest = true,
+                "memory" => sys.memory = true,
                 other => {
                     return Err(LinkError::Unknown {
                         what: "linking option",
                         name: format!("{other} (in {s})"),
-                        known: "forest (e.g. ensemble+forest)".into(),
+                        known: "forest, memory (e.g. ensemble+forest+memory)".into(),
                     })
                 }
             }
@@ -130,6 +139,9 @@ impl std::fmt::Display for System {
         f.write_str(self.generator.name())?;
         if self.forest {
             f.write_str("+forest")?;
+        }
+        if self.memory {
+            f.write_str("+memory")?;
         }
         Ok(())
     }
@@ -270,6 +282,18 @@ impl Linker {
     /// on JobBERT's dev part the `jobs` forest (written for software roles) left Recall@64
     /// where it was (0.6877 vs 0.6870) and lowered Recall@10 (0.486 vs 0.489).
     pub fn for_task_with(task: Task, shared_data: &Path, forest: bool) -> Result<Self, LinkError> {
+        Ok(Self::for_task_memory(task, shared_data, forest, std::iter::empty())?.0)
+    }
+
+    /// [`Linker::for_task_with`], with labelled mentions (`(mention, gold keys)`, keyed as
+    /// the task's gold) added to the terminology as synonyms before indexing
+    /// ([`Terminology::add_mentions`]; the `+memory` option of [`System`]).
+    pub fn for_task_memory<'a>(
+        task: Task,
+        shared_data: &Path,
+        forest: bool,
+        memory: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    ) -> Result<(Self, MemoryStats), LinkError> {
         let engine = match task.forest_domain().filter(|_| forest) {
             Some(domain) => {
                 let root = quarry_normalize::dahsf::bundled_forest_root();
@@ -281,11 +305,13 @@ impl Linker {
             }
             None => None,
         };
-        Ok(
-            Self::open(task.terminology(), None, shared_data, task.gold_by_name())?
-                .with_segments(task.multi_concept())
-                .with_forest(engine),
-        )
+        let source = task.terminology();
+        let mut terminology = source.load(&source.default_path(shared_data))?;
+        let stats = terminology.add_mentions(memory, task.gold_by_name());
+        let linker = Self::new(terminology, source.ngram_config(), task.gold_by_name())
+            .with_segments(task.multi_concept())
+            .with_forest(engine);
+        Ok((linker, stats))
     }
 
     /// The terminology.
@@ -500,6 +526,9 @@ impl Linker {
                         .unwrap_or(&concept.name)
                         .to_string(),
                     score: c.score,
+                    from_memory: self
+                        .terminology
+                        .is_memory(c.concept as usize, c.name as usize),
                     rank_score: None,
                 });
                 if out.len() == k {
@@ -579,6 +608,54 @@ mod tests {
         let long = "高血压".repeat(100_000);
         assert_eq!(l.candidates(&long, 1)[0].name, "高血压");
         assert_eq!(clip(&long).chars().count(), MAX_MENTION_CHARS);
+    }
+
+    #[test]
+    fn memory_mentions_find_their_concepts_and_are_marked() {
+        let mut t = term(&["膝骨关节病", "膝关节游离体", "高血压"]);
+        let gold = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<String>>();
+        let (both, one, unknown) = (
+            gold(&["膝骨关节病", "膝关节游离体"]),
+            gold(&["高血压"]),
+            gold(&["不存在的病"]),
+        );
+        let stats = t.add_mentions(
+            [
+                ("左膝退变伴游离体", both.as_slice()),
+                ("血压高", one.as_slice()),
+                ("高血压", one.as_slice()), // the preferred name itself: nothing added
+                ("怪病", unknown.as_slice()),
+            ],
+            true,
+        );
+        assert_eq!(
+            stats,
+            MemoryStats {
+                mentions: 4,
+                added: 3,
+                unknown: 1
+            }
+        );
+        assert!(!t.is_memory(0, 0) && t.is_memory(0, 1) && !t.is_memory(2, 0));
+        let l = Linker::new(t, NgramConfig { min_n: 1, max_n: 2 }, true);
+        let c = l.candidates("左膝退变伴游离体", 3);
+        // the training mention's two concepts tie at the top, both reached through memory
+        assert_eq!(c[0].score, c[1].score);
+        let top: Vec<&str> = c[..2].iter().map(|c| c.name.as_str()).collect();
+        assert!(
+            top.contains(&"膝骨关节病") && top.contains(&"膝关节游离体"),
+            "{c:?}"
+        );
+        assert!(c[0].from_memory && c[0].matched == "左膝退变伴游离体");
+        assert_eq!(crate::SetRule { ratio: 1.0, max: 4 }.size(&c), 2);
+        // a terminology name is not memory
+        let h = l.candidates("高血压", 1);
+        assert!(!h[0].from_memory, "{h:?}");
+        // by id: keys are ids
+        let mut t = term(&["a", "b"]);
+        let k = gold(&["1"]);
+        assert_eq!(t.add_mentions([("bee", k.as_slice())], false).added, 1);
+        assert_eq!(t.get("1").unwrap().synonyms, ["bee"]);
     }
 
     #[test]

@@ -7,10 +7,12 @@ use crate::LinkError;
 use quarry_models::rerank::CrossEncoder;
 
 /// The text a cross-encoder reads for a candidate: its preferred name, and the synonym that
-/// matched when that is another name ("software developer ; java developer"). Training
-/// (`quarry eval link --export-groups`) writes the same text.
+/// matched when that is another of the terminology's names ("software developer ; java
+/// developer"; a training mention added by the memory is not shown: the ranker judges the
+/// mention against the terminology). Training (`quarry eval link --export-groups`) writes
+/// the same text.
 pub fn passage(c: &Linked) -> String {
-    if c.matched.is_empty() || c.matched == c.name {
+    if c.matched.is_empty() || c.matched == c.name || c.from_memory {
         c.name.clone()
     } else {
         format!("{} ; {}", c.name, c.matched)
@@ -130,6 +132,7 @@ mod tests {
             name: id.into(),
             matched: id.into(),
             score,
+            from_memory: false,
             rank_score: rank,
         };
         let mut cs = vec![
@@ -153,10 +156,14 @@ mod tests {
             name: "software developer".into(),
             matched: "software developer".into(),
             score: 0.5,
+            from_memory: false,
             rank_score: None,
         };
         assert_eq!(passage(&c), "software developer");
         c.matched = "java developer".into();
         assert_eq!(passage(&c), "software developer ; java developer");
+        // a training mention the memory added is not the terminology's: not shown
+        c.from_memory = true;
+        assert_eq!(passage(&c), "software developer");
     }
 }

@@ -13,14 +13,19 @@
 //! # path = "..."            # the terminology file instead of the shared data's
 //! types = ["疾病和诊断"]     # entity labels to link (default: every entity)
 //! min_score = 0.5           # generator score below which an entity stays unlinked
-//! system = "ngram"          # ngram | dense | ensemble (+forest)
+//! system = "ngram"          # ngram | dense | ensemble (+forest) (+memory: with 'task',
+//!                           # the task's training mentions join the terminology)
 //! ngram_weight = 0.2        # the n-gram share of the ensemble score
 //! ```
+//!
+//! With `task`, an entity links to the task's answer set ([`Task::set_rule`]: several
+//! concepts for CHIP-CDN), one `concept` annotation each.
 //!
 //! The dense generators load all-MiniLM-L6-v2 from the model home (`$QUARRY_HOME`, as
 //! `quarry models fetch` provisions it) and cache the terminology's embeddings there.
 
 use crate::linker::{Generator, Linker, System, DEFAULT_NGRAM_WEIGHT};
+use crate::multi::SetRule;
 use crate::task::Task;
 use crate::terminology::TerminologySource;
 use quarry_core::stage::{settings, Stage, StageError, StageRegistry};
@@ -36,6 +41,12 @@ pub const KIND: &str = "concept";
 /// The annotation kind the stage links.
 pub const ENTITY_KIND: &str = "entity";
 
+/// Where `+memory` finds a task's labelled training mentions (`(mention, gold keys)`): the
+/// binary supplies it ([`register_with_memory`]), since reading the tasks' gold formats is
+/// the evaluation crate's business, not the linker's.
+pub type MemorySource =
+    std::sync::Arc<dyn Fn(Task) -> Result<Vec<(String, Vec<String>)>, String> + Send + Sync>;
+
 /// The linking stage.
 #[derive(Debug)]
 pub struct LinkStage {
@@ -44,6 +55,7 @@ pub struct LinkStage {
     types: Vec<String>,
     min_score: f32,
     source: String,
+    rule: SetRule,
 }
 
 impl LinkStage {
@@ -57,11 +69,27 @@ impl LinkStage {
             types,
             min_score,
             source,
+            rule: SetRule::SINGLE,
         }
     }
 
-    /// Builds the stage from its settings table (see the module docs).
+    /// Links each entity to the answer set `rule` sizes instead of the top concept alone.
+    pub fn with_set_rule(mut self, rule: SetRule) -> Self {
+        self.rule = rule;
+        self
+    }
+
+    /// Builds the stage from its settings table (see the module docs); `+memory` is an
+    /// error here (no [`MemorySource`]): see [`LinkStage::from_settings_with`].
     pub fn from_settings(t: &toml::Table) -> Result<Self, StageError> {
+        Self::from_settings_with(t, None)
+    }
+
+    /// [`LinkStage::from_settings`], reading `+memory`'s mentions from `memory`.
+    pub fn from_settings_with(
+        t: &toml::Table,
+        memory: Option<&MemorySource>,
+    ) -> Result<Self, StageError> {
         let err = |message: String| StageError::Config {
             stage: NAME.into(),
             message,
@@ -108,19 +136,48 @@ impl LinkStage {
             message: e.to_string(),
         };
         let shared = quarry_core::shared_data::dir();
-        let linker = match (string("terminology")?, string("task")?) {
+        let (linker, rule) = match (string("terminology")?, string("task")?) {
             (Some(name), None) => {
+                if system.memory {
+                    return Err(err(
+                        "+memory adds a task's training mentions: set 'task', not 'terminology'"
+                            .into(),
+                    ));
+                }
                 let source = TerminologySource::parse(name).map_err(|e| err(e.to_string()))?;
                 let path = string("path")?.map(PathBuf::from);
-                Linker::open(source, path.as_deref(), &shared, false).map_err(missing)?
+                let linker =
+                    Linker::open(source, path.as_deref(), &shared, false).map_err(missing)?;
+                (linker, SetRule::SINGLE)
             }
             (None, Some(task)) => {
                 let task = Task::parse(task).map_err(|e| err(e.to_string()))?;
-                Linker::for_task_with(task, &shared, system.forest).map_err(missing)?
+                let pairs = match (system.memory, memory) {
+                    (false, _) => Vec::new(),
+                    (true, Some(source)) => source(task).map_err(|message| {
+                        StageError::Missing {
+                            stage: NAME.into(),
+                            message,
+                        }
+                    })?,
+                    (true, None) => {
+                        return Err(err(
+                            "+memory needs a source of training mentions, which this program does not provide".into(),
+                        ))
+                    }
+                };
+                let (linker, _) = Linker::for_task_memory(
+                    task,
+                    &shared,
+                    system.forest,
+                    pairs.iter().map(|(m, k)| (m.as_str(), k.as_slice())),
+                )
+                .map_err(missing)?;
+                (linker, task.set_rule())
             }
             _ => {
                 return Err(err(
-                    "set exactly one of 'terminology' (icd10-zh, procedures, esco, onet) and 'task' (chip-cdn, procedures, jobbert)".into(),
+                    "set exactly one of 'terminology' (icd10-zh, procedures, esco, onet, csco) and 'task' (chip-cdn, procedures, jobbert, csco)".into(),
                 ))
             }
         };
@@ -148,12 +205,10 @@ impl LinkStage {
         } else {
             linker
         };
-        Ok(Self::new(
-            linker,
-            system.generator,
-            types,
-            number("min_score", 0.0)?,
-        ))
+        Ok(
+            Self::new(linker, system.generator, types, number("min_score", 0.0)?)
+                .with_set_rule(rule),
+        )
     }
 
     /// The linker.
@@ -197,39 +252,45 @@ impl Stage for LinkStage {
         let refs: Vec<&str> = mentions.iter().map(String::as_str).collect();
         let found = self
             .linker
-            .candidates_batch(&refs, 1, self.generator)
+            .candidates_batch(&refs, self.rule.max.max(1), self.generator)
             .map_err(|e| StageError::Document {
                 stage: NAME.into(),
                 doc: docs[keys[0].0].id.clone(),
                 message: e.to_string(),
             })?;
-        for ((di, ai), cands) in keys.into_iter().zip(found) {
-            let Some(best) = cands.into_iter().next() else {
-                continue;
-            };
-            if best.score < self.min_score {
+        for ((di, ai), mut cands) in keys.into_iter().zip(found) {
+            if cands.first().is_none_or(|best| best.score < self.min_score) {
                 continue;
             }
+            cands.truncate(self.rule.size(&cands));
             let d = &mut docs[di];
-            let a = &d.annotations[ai];
-            let linked = Annotation {
-                field: a.field.clone(),
-                span: a.span,
-                kind: KIND.into(),
-                label: best.id,
-                source: self.source.clone(),
-                score: Some(best.score),
-                canonical: Some(best.name),
-            };
-            d.annotations.push(linked);
+            let (field, span) = (d.annotations[ai].field.clone(), d.annotations[ai].span);
+            for c in cands {
+                d.annotations.push(Annotation {
+                    field: field.clone(),
+                    span,
+                    kind: KIND.into(),
+                    label: c.id,
+                    source: self.source.clone(),
+                    score: Some(c.score),
+                    canonical: Some(c.name),
+                });
+            }
         }
         Ok(())
     }
 }
 
-/// Registers the `link` stage.
+/// Registers the `link` stage (without a [`MemorySource`]: `+memory` is a config error).
 pub fn register(registry: &mut StageRegistry) {
     registry.register(NAME, |t| Ok(Box::new(LinkStage::from_settings(t)?)));
+}
+
+/// Registers the `link` stage, `+memory` reading from `memory`.
+pub fn register_with_memory(registry: &mut StageRegistry, memory: MemorySource) {
+    registry.register(NAME, move |t| {
+        Ok(Box::new(LinkStage::from_settings_with(t, Some(&memory))?))
+    });
 }
 
 #[cfg(test)]
@@ -318,5 +379,30 @@ mod tests {
         assert!(e("task = \"chip-cdn\"\ntypes = \"x\"").contains("list of strings"));
         assert!(e("terminology = \"icd10-zh\"\npath = \"/nonexistent.tsv\"")
             .contains("/nonexistent.tsv"));
+        assert!(e("terminology = \"icd10-zh\"\nsystem = \"ngram+memory\"").contains("set 'task'"));
+        assert!(e("task = \"chip-cdn\"\nsystem = \"ngram+memory\"")
+            .contains("source of training mentions"));
+    }
+
+    #[test]
+    fn an_answer_set_links_one_entity_to_several_concepts() {
+        let mut t = linker().terminology().clone();
+        let gold = vec!["高血压".to_string(), "2型糖尿病".to_string()];
+        t.add_mentions([("糖高", gold.as_slice())], true);
+        let l = Linker::new(t, NgramConfig { min_n: 1, max_n: 2 }, true);
+        let stage = LinkStage::new(l, Generator::Ngram, vec![], 0.0)
+            .with_set_rule(SetRule { ratio: 1.0, max: 4 });
+        let mut d = Document::new("d").with_field("body", "诊断：糖高。");
+        d.annotations = vec![entity("body", 3, 5, "疾病")];
+        let mut docs = vec![d];
+        stage.process(&mut docs).unwrap();
+        let mut labels: Vec<&str> = docs[0]
+            .annotations
+            .iter()
+            .filter(|a| a.kind == KIND)
+            .map(|a| a.label.as_str())
+            .collect();
+        labels.sort();
+        assert_eq!(labels, ["E11", "I10"], "{:?}", docs[0].annotations);
     }
 }

