@@ -51,9 +51,35 @@ pub fn is_dev(qid: &str) -> bool {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 5 == 0
 }
 
+/// The fold (0..k) of a key for k-fold cross-fitting inside one part: digits 8..16 of
+/// `sha256(key)` (independent of [`is_dev`], which reads the first eight), modulo k.
+pub fn fold(key: &str, k: usize) -> usize {
+    let d = Sha256::digest(key.as_bytes());
+    (u32::from_be_bytes([d[4], d[5], d[6], d[7]]) as usize) % k.max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_are_stable_balanced_and_cross_the_dev_rule() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("mention {i}")).collect();
+        let mut counts = [0usize; 4];
+        let mut dev_in_fold = [0usize; 4];
+        for key in &keys {
+            let f = fold(key, 4);
+            assert_eq!(f, fold(key, 4));
+            counts[f] += 1;
+            dev_in_fold[f] += usize::from(is_dev(key));
+        }
+        for (c, d) in counts.iter().zip(dev_in_fold) {
+            assert!((1100..1400).contains(c), "{counts:?}");
+            // the dev rule is spread over the folds, not aligned with one
+            assert!(d > c / 10 && d < c * 3 / 10, "{dev_in_fold:?} {counts:?}");
+        }
+        assert_eq!(fold("x", 0), 0);
+    }
 
     #[test]
     fn matches_the_python_rule_and_splits_about_one_in_five() {

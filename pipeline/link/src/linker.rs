@@ -106,6 +106,8 @@ pub struct System {
     /// Whether the task's labelled training mentions join the terminology as synonyms
     /// ([`Linker::for_task_memory`]).
     pub memory: bool,
+    /// Whether the memory's concept counts add a prior ([`Linker::with_prior`]).
+    pub prior: bool,
 }
 
 impl std::str::FromStr for System {
@@ -116,19 +118,28 @@ impl std::str::FromStr for System {
             generator: Generator::parse(parts.next().unwrap_or_default())?,
             forest: false,
             memory: false,
+            prior: false,
         };
         for p in parts {
             match p.trim() {
                 "forest" => sys.forest = true,
                 "memory" => sys.memory = true,
+                "prior" => sys.prior = true,
                 other => {
                     return Err(LinkError::Unknown {
                         what: "linking option",
                         name: format!("{other} (in {s})"),
-                        known: "forest, memory (e.g. ensemble+forest+memory)".into(),
+                        known: "forest, memory, prior (e.g. ensemble+memory+prior)".into(),
                     })
                 }
             }
+        }
+        if sys.prior && !sys.memory {
+            return Err(LinkError::Unknown {
+                what: "linking option",
+                name: format!("prior without memory (in {s})"),
+                known: "the prior counts the memory's mentions: add +memory".into(),
+            });
         }
         Ok(sys)
     }
@@ -142,6 +153,9 @@ impl std::fmt::Display for System {
         }
         if self.memory {
             f.write_str("+memory")?;
+        }
+        if self.prior {
+            f.write_str("+prior")?;
         }
         Ok(())
     }
@@ -173,6 +187,8 @@ pub struct Linker {
     by_name: bool,
     segment: bool,
     forest: Option<Arc<Engine>>,
+    /// Per concept, the score bonus of [`Linker::with_prior`] (empty: none).
+    prior: Vec<f32>,
 }
 
 impl Linker {
@@ -187,7 +203,32 @@ impl Linker {
             by_name,
             segment: false,
             forest: None,
+            prior: Vec::new(),
         }
+    }
+
+    /// Adds a concept prior to every generator score: `weight * ln(1 + n) / ln(1 + max n)`,
+    /// `n` the number of memory mentions labelled with the concept
+    /// ([`Terminology::memory_count`]), so that among similar names the concepts training
+    /// data uses often come first (commonness, as entity linkers use `p(concept)`). Without
+    /// memory, or with weight 0, nothing changes.
+    pub fn with_prior(mut self, weight: f32) -> Self {
+        let t = &self.terminology;
+        let max = (0..t.len()).map(|i| t.memory_count(i)).max().unwrap_or(0);
+        self.prior = if weight > 0.0 && max > 0 {
+            let norm = (1.0 + max as f32).ln();
+            (0..t.len())
+                .map(|i| weight * (1.0 + t.memory_count(i) as f32).ln() / norm)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self
+    }
+
+    /// The prior bonus of concept number `c`.
+    fn bonus(&self, c: u32) -> f32 {
+        self.prior.get(c as usize).copied().unwrap_or(0.0)
     }
 
     /// Also searches the mention as rewritten by a DAHSF forest (canonical forms of its
@@ -414,8 +455,19 @@ impl Linker {
             _ => Default::default(),
         };
         let w = dense.ngram_weight;
+        // the prior joins each side's score before its top list is cut, and the fused score
+        // once
+        let dense_ranked: std::borrow::Cow<[(f32, u32)]> = if self.prior.is_empty() {
+            std::borrow::Cow::Borrowed(&dense_scores)
+        } else {
+            dense_scores
+                .iter()
+                .enumerate()
+                .map(|(c, &(s, n))| (s + self.bonus(c as u32), n))
+                .collect()
+        };
         let pool = |want: usize| -> Vec<Candidate> {
-            let from_dense = DenseIndex::top(&dense_scores, want);
+            let from_dense = DenseIndex::top(&dense_ranked, want);
             if generator == Generator::Dense {
                 return from_dense;
             }
@@ -423,7 +475,7 @@ impl Linker {
                 ngram.iter().map(|(&c, &(s, n))| Candidate {
                     concept: c,
                     name: n,
-                    score: s,
+                    score: s + self.bonus(c),
                 }),
                 want,
             );
@@ -442,7 +494,7 @@ impl Linker {
                     Candidate {
                         concept: c.concept,
                         name: if w * sn >= (1.0 - w) * sd { nn } else { nd },
-                        score: w * sn + (1.0 - w) * sd,
+                        score: w * sn + (1.0 - w) * sd + self.bonus(c.concept),
                     }
                 })
                 .collect::<Vec<_>>();
@@ -498,7 +550,23 @@ impl Linker {
 
     /// [`Linker::candidates`] for one segment: the n-gram index's best concepts.
     fn candidates_of(&self, mention: &str, k: usize) -> Vec<Linked> {
-        self.to_linked(|want| self.ngram.search(mention, want), k)
+        if self.prior.is_empty() {
+            return self.to_linked(|want| self.ngram.search(mention, want), k);
+        }
+        let scores = self.ngram.scores(mention);
+        self.to_linked(
+            |want| {
+                top_k(
+                    scores.iter().map(|(&c, &(s, n))| Candidate {
+                        concept: c,
+                        name: n,
+                        score: s + self.bonus(c),
+                    }),
+                    want,
+                )
+            },
+            k,
+        )
     }
 
     /// The first `k` answers of a generator's ranked concepts, `pool(want)` giving its
@@ -632,11 +700,20 @@ mod tests {
             stats,
             MemoryStats {
                 mentions: 4,
-                added: 3,
-                unknown: 1
+                added: 4,
+                unknown: 0,
+                created: 1,
             }
         );
         assert!(!t.is_memory(0, 0) && t.is_memory(0, 1) && !t.is_memory(2, 0));
+        // the gold name the terminology lacked is a concept now, its mention memory
+        let made = t.get("memory:不存在的病").unwrap();
+        assert_eq!(
+            (made.name.as_str(), made.synonyms.as_slice()),
+            ("不存在的病", &["怪病".to_string()][..])
+        );
+        assert!(!t.is_memory(3, 0) && t.is_memory(3, 1));
+        assert_eq!(t.memory_count(3), 1);
         let l = Linker::new(t, NgramConfig { min_n: 1, max_n: 2 }, true);
         let c = l.candidates("左膝退变伴游离体", 3);
         // the training mention's two concepts tie at the top, both reached through memory
@@ -653,9 +730,46 @@ mod tests {
         assert!(!h[0].from_memory, "{h:?}");
         // by id: keys are ids
         let mut t = term(&["a", "b"]);
-        let k = gold(&["1"]);
-        assert_eq!(t.add_mentions([("bee", k.as_slice())], false).added, 1);
+        let (k, nope) = (gold(&["1"]), gold(&["7"]));
+        let st = t.add_mentions([("bee", k.as_slice()), ("x", nope.as_slice())], false);
+        assert_eq!((st.added, st.unknown, st.created), (1, 1, 0));
         assert_eq!(t.get("1").unwrap().synonyms, ["bee"]);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn the_prior_favours_concepts_training_data_names_often() {
+        let mut t = term(&["liver cancer", "liver cancers"]);
+        let k = vec!["1".to_string()];
+        t.add_mentions(
+            [
+                ("hepatic cancer", k.as_slice()),
+                ("hcc", k.as_slice()),
+                ("hcc", k.as_slice()),
+            ],
+            false,
+        );
+        let plain = Linker::new(t.clone(), NgramConfig::default(), false);
+        assert_eq!(plain.candidates("liver cancer", 2)[0].id, "0");
+        let with = Linker::new(t.clone(), NgramConfig::default(), false).with_prior(0.2);
+        let c = with.candidates("liver cancer", 2);
+        assert_eq!(c[0].id, "1", "{c:?}");
+        // the most named concept gets the whole weight
+        let base = plain.candidates("liver cancer", 2);
+        let b1 = base.iter().find(|x| x.id == "1").unwrap().score;
+        assert!((c[0].score - b1 - 0.2).abs() < 1e-5);
+        // no memory, or weight 0: no prior
+        let none =
+            Linker::new(term(&["a b", "a bc"]), NgramConfig::default(), false).with_prior(0.5);
+        assert!(none.prior.is_empty());
+        assert!(Linker::new(t, NgramConfig::default(), false)
+            .with_prior(0.0)
+            .prior
+            .is_empty());
+        assert!("ngram+prior".parse::<System>().is_err());
+        let s: System = "ensemble+memory+prior".parse().unwrap();
+        assert!(s.memory && s.prior);
+        assert_eq!(s.to_string(), "ensemble+memory+prior");
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! types = ["疾病和诊断"]     # entity labels to link (default: every entity)
 //! min_score = 0.5           # generator score below which an entity stays unlinked
 //! system = "ngram"          # ngram | dense | ensemble (+forest) (+memory: with 'task',
-//!                           # the task's training mentions join the terminology)
+//!                           # the task's training mentions join the terminology;
+//!                           # +prior: favour the concepts they name often)
 //! ngram_weight = 0.2        # the n-gram share of the ensemble score
 //! ```
 //!
@@ -173,6 +174,11 @@ impl LinkStage {
                     pairs.iter().map(|(m, k)| (m.as_str(), k.as_slice())),
                 )
                 .map_err(missing)?;
+                let linker = if system.prior {
+                    linker.with_prior(task.prior_weight())
+                } else {
+                    linker
+                };
                 (linker, task.set_rule())
             }
             _ => {

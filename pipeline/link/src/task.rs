@@ -131,6 +131,18 @@ impl Task {
         }
     }
 
+    /// The weight of the concept prior when `+prior` is asked for without one
+    /// ([`crate::Linker::with_prior`]), chosen on each task's fit part with n-gram+memory
+    /// (BENCHMARKS.md): JobBERT 0.2 (acc@1 0.287 -> 0.338, Recall@64 0.814 -> 0.857),
+    /// CHIP-CDN 0.1 (Recall@64 0.827 -> 0.836), procedures and CSCO 0.05 (no change).
+    pub fn prior_weight(self) -> f32 {
+        match self {
+            Task::JobBert => 0.2,
+            Task::ChipCdn => 0.1,
+            Task::Procedures | Task::Csco => 0.05,
+        }
+    }
+
     /// The string the gold uses for `concept`.
     pub fn key(self, concept: &Concept) -> &str {
         if self.gold_by_name() {

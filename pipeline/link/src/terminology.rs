@@ -139,9 +139,15 @@ pub struct MemoryStats {
     pub mentions: usize,
     /// Synonyms added (a mention equal to one of its concept's names adds none).
     pub added: usize,
-    /// Gold keys the terminology does not have.
+    /// Gold ids the terminology does not have (skipped).
     pub unknown: usize,
+    /// Concepts created for gold names the terminology does not have.
+    pub created: usize,
 }
+
+/// The id prefix of a concept [`Terminology::add_mentions`] created for a gold name the
+/// terminology lacks.
+pub const MEMORY_ID_PREFIX: &str = "memory:";
 
 /// A loaded terminology: concepts in file order, looked up by id.
 #[derive(Debug, Clone)]
@@ -152,6 +158,8 @@ pub struct Terminology {
     /// Per concept, its number of names before [`Terminology::add_mentions`] (empty when
     /// nothing was added): names at or after it are memory.
     own_names: Vec<u32>,
+    /// Per concept, how many memory mentions were labelled with it (empty when none).
+    memory_counts: Vec<u32>,
 }
 
 impl Terminology {
@@ -175,6 +183,7 @@ impl Terminology {
             concepts,
             by_id,
             own_names: Vec::new(),
+            memory_counts: Vec::new(),
         })
     }
 
@@ -211,10 +220,13 @@ impl Terminology {
     /// Adds labelled mentions (a task's training mentions: the "memory") as synonyms of
     /// the concepts their gold names: by preferred name when `by_name` (the first concept
     /// of that name, the one a name-keyed linker answers with), else by id. A mention
-    /// already among the concept's names adds nothing; a key the terminology lacks is
-    /// counted in [`MemoryStats::unknown`] and skipped. As BioSyn does for its dictionary,
-    /// this lets the generators find the concept of a mention written as training data
-    /// wrote it, whatever its distance from the terminology's own names.
+    /// already among the concept's names adds nothing. A gold name the terminology lacks
+    /// becomes a concept of its own when `by_name` (id [`MEMORY_ID_PREFIX`] + name; CHIP-CDN's
+    /// gold uses names outside ICD-10 v601, and these are answers too), counted in
+    /// [`MemoryStats::created`]; an unknown id is counted in [`MemoryStats::unknown`] and
+    /// skipped. As BioSyn does for its dictionary, this lets the generators find the concept
+    /// of a mention written as training data wrote it, whatever its distance from the
+    /// terminology's own names.
     pub fn add_mentions<'a>(
         &mut self,
         examples: impl IntoIterator<Item = (&'a str, &'a [String])>,
@@ -232,6 +244,7 @@ impl Terminology {
                 .iter()
                 .map(|c| 1 + c.synonyms.len() as u32)
                 .collect();
+            self.memory_counts = vec![0; self.concepts.len()];
         }
         let mut stats = MemoryStats::default();
         for (mention, keys) in examples {
@@ -243,8 +256,30 @@ impl Terminology {
                 } else {
                     self.by_id.get(key)
                 };
+                let at = match at {
+                    Some(&i) => Some(i),
+                    None if by_name && !key.is_empty() => {
+                        let i = self.concepts.len() as u32;
+                        let id = format!("{MEMORY_ID_PREFIX}{key}");
+                        self.by_id.insert(id.clone(), i);
+                        by_pref.insert(key.to_string(), i);
+                        self.concepts.push(Concept {
+                            id,
+                            name: key.to_string(),
+                            synonyms: Vec::new(),
+                            parent: None,
+                        });
+                        // the gold's name is the concept's own; its mentions are memory
+                        self.own_names.push(1);
+                        self.memory_counts.push(0);
+                        stats.created += 1;
+                        Some(i)
+                    }
+                    None => None,
+                };
                 match at {
-                    Some(&i) => {
+                    Some(i) => {
+                        self.memory_counts[i as usize] += 1;
                         let c = &mut self.concepts[i as usize];
                         let before = c.synonyms.len();
                         add_synonym(c, mention);
@@ -255,6 +290,12 @@ impl Terminology {
             }
         }
         stats
+    }
+
+    /// How many memory mentions were labelled with concept number `concept` (0 without
+    /// memory).
+    pub fn memory_count(&self, concept: usize) -> u32 {
+        self.memory_counts.get(concept).copied().unwrap_or(0)
     }
 
     /// True when name `name` (0 = preferred, then the synonyms) of concept number
