@@ -129,6 +129,10 @@ pub struct LinkArgs {
     /// The n-gram share of the ensemble score.
     #[arg(long, default_value_t = quarry_link::DEFAULT_NGRAM_WEIGHT)]
     pub ngram_weight: f32,
+    /// The dense generator's sentence encoder (a manifest model or a trained artifact such
+    /// as `be-jobbert`); default: the task's (`Task::dense_model`).
+    #[arg(long)]
+    pub dense_model: Option<String>,
     /// The weight of the concept prior (`+prior`: ln(1 + memory mentions of the concept),
     /// scaled to [0, weight], added to every generator score). Default: the task's
     /// (`Task::prior_weight`, chosen on its fit part).
@@ -1124,6 +1128,10 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
     let mut fusion_sweep: Option<serde_json::Value> = None;
     let mut set_sweep: Option<serde_json::Value> = None;
     let prior_weight = a.prior_weight.unwrap_or_else(|| task.prior_weight());
+    let dense_model = a
+        .dense_model
+        .clone()
+        .unwrap_or_else(|| task.dense_model().to_string());
     let set_rule = a
         .set_rule
         .first()
@@ -1168,8 +1176,13 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 } else {
                     linker
                 };
-                let linker =
-                    crate::link_cmd::attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
+                let linker = crate::link_cmd::attach_dense(
+                    ctx,
+                    linker,
+                    a.system.generator,
+                    &dense_model,
+                    a.ngram_weight,
+                )?;
                 load_s += started.elapsed().as_secs_f64();
                 let bar = ctx.progress(idx.len() as u64, "linking");
                 let started = Instant::now();
@@ -1299,6 +1312,9 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             if a.system.prior {
                 system = format!("{system}@prior:{prior_weight}");
             }
+            if a.system.generator.needs_dense() && dense_model != quarry_link::DENSE_MODEL {
+                system = format!("{system}+dense:{dense_model}");
+            }
             if set_rule != quarry_link::SetRule::SINGLE {
                 system = format!("{system}+set:{set_rule}");
             }
@@ -1337,6 +1353,7 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 "generator": a.system.generator.name(), "forest": a.system.forest,
                 "memory": a.system.memory, "set_rule": set_rule.to_string(),
                 "prior_weight": a.system.prior.then_some(prior_weight),
+                "dense_model": a.system.generator.needs_dense().then_some(&dense_model),
                 "ngram_weight": a.ngram_weight}),
         )
     })?;

@@ -10,12 +10,13 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Adds the dense generator to `linker` when `generator` needs it: the terminology's
-/// names embedded by [`quarry_link::DENSE_MODEL`] (cached under the model home's
+/// names embedded by sentence encoder `model` (cached under the model home's
 /// `link-cache/`), with a progress bar.
 pub fn attach_dense(
     ctx: &Ctx,
     linker: Linker,
     generator: Generator,
+    model: &str,
     ngram_weight: f32,
 ) -> Result<Linker> {
     if !generator.needs_dense() {
@@ -30,6 +31,7 @@ pub fn attach_dense(
     let cache = ctx.home().root().join("link-cache");
     let linker = linker.load_dense(
         &ctx.registry(None)?,
+        model,
         &opts,
         &cache,
         ngram_weight,
@@ -65,6 +67,10 @@ pub struct LinkCmdArgs {
     /// The n-gram share of the ensemble score.
     #[arg(long, default_value_t = DEFAULT_NGRAM_WEIGHT)]
     pub ngram_weight: f32,
+    /// The dense generator's sentence encoder (a manifest model or a trained artifact);
+    /// default: the task's (`Task::dense_model`), else all-minilm-l6-v2:fp32.
+    #[arg(long)]
+    pub dense_model: Option<String>,
     /// Re-rank the candidates with this cross-encoder (an artifact such as
     /// `ce-link-jobbert`, or a directory with model.onnx + tokenizer.json).
     #[arg(long)]
@@ -124,7 +130,20 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     if a.system.memory && a.task.is_none() {
         bail!("+memory adds a task's training mentions: use it with --task");
     }
-    let linker = attach_dense(ctx, linker, a.system.generator, a.ngram_weight)?;
+    let dense_model = a.dense_model.clone().unwrap_or_else(|| {
+        a.task
+            .as_deref()
+            .and_then(|t| Task::parse(t).ok())
+            .map_or(quarry_link::DENSE_MODEL, Task::dense_model)
+            .to_string()
+    });
+    let linker = attach_dense(
+        ctx,
+        linker,
+        a.system.generator,
+        &dense_model,
+        a.ngram_weight,
+    )?;
     let ranker = match &a.rerank {
         Some(m) => {
             let reg = ctx.registry(None)?;

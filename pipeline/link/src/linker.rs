@@ -264,19 +264,21 @@ impl Linker {
         Ok(self)
     }
 
-    /// Adds the dense generator with [`DENSE_MODEL`] from `registry`: the terminology's
-    /// names embedded once and cached under `cache_dir` ([`DenseIndex::cached`];
-    /// `progress(done, total)` while embedding). A missing model is an error that says how
-    /// to fetch it.
+    /// Adds the dense generator with sentence encoder `model` (a manifest model such as
+    /// [`DENSE_MODEL`], or a trained artifact such as `be-jobbert`) from `registry`: the
+    /// terminology's names embedded once and cached under `cache_dir`
+    /// ([`DenseIndex::cached`]; `progress(done, total)` while embedding). A missing model is
+    /// an error that says how to get it.
     pub fn load_dense(
         self,
         registry: &quarry_models::registry::Registry,
+        model: &str,
         opts: &quarry_models::EncoderOptions,
         cache_dir: &Path,
         ngram_weight: f32,
         progress: impl FnMut(usize, usize),
     ) -> Result<Self, LinkError> {
-        let spec: quarry_models::ModelSpec = DENSE_MODEL.parse().map_err(LinkError::model)?;
+        let spec: quarry_models::ModelSpec = model.parse().map_err(LinkError::model)?;
         let embedder = SentenceEmbedder::load(registry, &spec, opts).map_err(LinkError::model)?;
         let index = DenseIndex::cached(&self.terminology, &embedder, cache_dir, 256, progress)?;
         self.with_dense(index, Arc::new(embedder), ngram_weight)

@@ -17,6 +17,8 @@
 //!                           # the task's training mentions join the terminology;
 //!                           # +prior: favour the concepts they name often)
 //! ngram_weight = 0.2        # the n-gram share of the ensemble score
+//! dense_model = "..."       # the dense generator's sentence encoder (default: the task's,
+//!                           # else all-minilm-l6-v2:fp32)
 //! ```
 //!
 //! With `task`, an entity links to the task's answer set ([`Task::set_rule`]: several
@@ -105,6 +107,7 @@ impl LinkStage {
                 "min_score",
                 "system",
                 "ngram_weight",
+                "dense_model",
             ],
             NAME,
         )?;
@@ -137,7 +140,7 @@ impl LinkStage {
             message: e.to_string(),
         };
         let shared = quarry_core::shared_data::dir();
-        let (linker, rule) = match (string("terminology")?, string("task")?) {
+        let (linker, rule, dense_model) = match (string("terminology")?, string("task")?) {
             (Some(name), None) => {
                 if system.memory {
                     return Err(err(
@@ -149,7 +152,7 @@ impl LinkStage {
                 let path = string("path")?.map(PathBuf::from);
                 let linker =
                     Linker::open(source, path.as_deref(), &shared, false).map_err(missing)?;
-                (linker, SetRule::SINGLE)
+                (linker, SetRule::SINGLE, crate::DENSE_MODEL)
             }
             (None, Some(task)) => {
                 let task = Task::parse(task).map_err(|e| err(e.to_string()))?;
@@ -179,7 +182,7 @@ impl LinkStage {
                 } else {
                     linker
                 };
-                (linker, task.set_rule())
+                (linker, task.set_rule(), task.dense_model())
             }
             _ => {
                 return Err(err(
@@ -199,9 +202,11 @@ impl LinkStage {
                 ..Default::default()
             };
             let weight = number("ngram_weight", DEFAULT_NGRAM_WEIGHT)?;
+            let model = string("dense_model")?.unwrap_or(dense_model);
             linker
                 .load_dense(
                     &registry,
+                    model,
                     &opts,
                     &home.join("link-cache"),
                     weight,

@@ -150,3 +150,73 @@ fn dense_needs_its_index() {
         .to_string();
     assert!(e.contains("quarry models fetch"), "{e}");
 }
+
+#[test]
+fn the_jobbert_encoder_is_batch_independent_and_reads_vacancy_titles() {
+    let name = quarry_link::Task::JobBert.dense_model();
+    assert_eq!(name, "be-jobbert");
+    for f in quarry_models::artifacts::verify_named(name) {
+        assert_eq!(f.status, "ok", "{name}: {}", f.path.display());
+    }
+    let reg = Registry::new(
+        Manifest::builtin(),
+        ModelHome::new(QuarryConfig::default().resolved_home()),
+    );
+    let opts = EncoderOptions {
+        batch_size: 16,
+        max_length: 64,
+        ..Default::default()
+    };
+    let tuned = SentenceEmbedder::load(&reg, &name.parse().unwrap(), &opts)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(tuned.name(), "be-jobbert:int8");
+    // weight-only int8: activations stay fp32, so a batch changes no vector
+    let t = esco(40);
+    let names: Vec<&str> = t
+        .concepts()
+        .iter()
+        .flat_map(|c| c.names())
+        .take(40)
+        .collect();
+    let batched = tuned.embed(&names).unwrap();
+    for (text, v) in names.iter().zip(&batched) {
+        let alone = tuned.embed(&[text]).unwrap().remove(0);
+        let diff = v
+            .iter()
+            .zip(&alone)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-5, "{text}: {diff}");
+    }
+    // vacancy titles land nearer their occupation than the published encoder puts them
+    let base = embedder();
+    let cases = [
+        (
+            "Snr Java Dev (m/f/d)",
+            "software developer",
+            "dental technician",
+        ),
+        (
+            "Registered Nurse - Nights",
+            "specialist nurse",
+            "ship engineer",
+        ),
+        ("Warehouse Operative", "warehouse worker", "web developer"),
+        ("Sales Exec", "sales representative", "archivist"),
+    ];
+    let mut margin = (0.0, 0.0);
+    for (title, right, wrong) in cases {
+        for (m, e) in [(&mut margin.0, &tuned), (&mut margin.1, &base)] {
+            let v = e.embed(&[title, right, wrong]).unwrap();
+            let (r, w) = (cosine(&v[0], &v[1]), cosine(&v[0], &v[2]));
+            assert!(r > w, "{}: {title}: {r} vs {w}", e.name());
+            *m += r - w;
+        }
+    }
+    assert!(
+        margin.0 > margin.1,
+        "tuned {} vs published {}",
+        margin.0,
+        margin.1
+    );
+}
