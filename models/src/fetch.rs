@@ -135,18 +135,23 @@ pub fn status(manifest: &Manifest, home: &ModelHome) -> Vec<ItemStatus> {
         status: check(&rt, Some(&manifest.runtime.sha256)),
         path: rt,
     });
+    // files taken from a wheel: `kind` source (a model's) or data
+    let wheel_files =
+        |out: &mut Vec<ItemStatus>, id: &str, files: &[SourceFile], dir: &Path, kind: &str| {
+            for f in files {
+                let p = dir.join(&f.name);
+                out.push(ItemStatus {
+                    item: format!("{id}/{}", f.name),
+                    kind: kind.into(),
+                    size: file_size(&p),
+                    status: check(&p, Some(&f.sha256)),
+                    path: p,
+                });
+            }
+        };
     for m in &manifest.models {
         let dir = home.model_dir(&m.id);
-        for f in &m.files {
-            let p = dir.join(&f.name);
-            out.push(ItemStatus {
-                item: format!("{}/{}", m.id, f.name),
-                kind: "source".into(),
-                size: file_size(&p),
-                status: check(&p, Some(&f.sha256)),
-                path: p,
-            });
-        }
+        wheel_files(&mut out, &m.id, &m.files, &dir, "source");
         let lock = read_lock(home, &m.id);
         for v in &m.variants {
             let p = dir.join(&v.output);
@@ -166,17 +171,7 @@ pub fn status(manifest: &Manifest, home: &ModelHome) -> Vec<ItemStatus> {
         }
     }
     for d in &manifest.data {
-        let dir = home.data_dir(&d.id);
-        for f in &d.files {
-            let p = dir.join(&f.name);
-            out.push(ItemStatus {
-                item: format!("{}/{}", d.id, f.name),
-                kind: "data".into(),
-                size: file_size(&p),
-                status: check(&p, Some(&f.sha256)),
-                path: p,
-            });
-        }
+        wheel_files(&mut out, &d.id, &d.files, &home.data_dir(&d.id), "data");
     }
     out
 }

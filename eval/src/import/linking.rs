@@ -43,6 +43,25 @@ fn records(
     Ok(out)
 }
 
+/// The positions of the header columns `names` (trimmed); a missing one is an error at line
+/// 1 that shows the `expected` header.
+fn columns<const N: usize>(
+    rdr: &mut csv::Reader<&[u8]>,
+    file: &str,
+    names: [&str; N],
+    expected: &str,
+) -> Result<[usize; N], ImportError> {
+    let headers = rdr.headers().map_err(|e| error(file, 1, e.to_string()))?;
+    let mut out = [0; N];
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| error(file, 1, format!("no {name:?} column (expected {expected})")))?;
+    }
+    Ok(out)
+}
+
 /// Reads a procedure-normalization file (see the module docs).
 pub fn read_procedures(path: &Path) -> Result<Vec<LinkExample>, ImportError> {
     parse_procedures(&read_text(path)?, &label(path))
@@ -95,23 +114,12 @@ pub fn parse_csco(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportErro
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| error(file, 1, e.to_string()))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| {
-                error(
-                    file,
-                    1,
-                    format!("no {name:?} column (expected job_name,expected_code,expected_name)"),
-                )
-            })
-    };
-    let (title, code) = (col("job_name")?, col("expected_code")?);
+    let [title, code] = columns(
+        &mut rdr,
+        file,
+        ["job_name", "expected_code"],
+        "job_name,expected_code,expected_name",
+    )?;
     let mut out = Vec::new();
     let mut uncoded = Vec::new();
     for (row, (line, rec)) in records(&mut rdr, file)?.into_iter().enumerate() {
@@ -148,23 +156,12 @@ pub fn parse_jobbert(text: &str, file: &str) -> Result<Vec<LinkExample>, ImportE
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| error(file, 1, e.to_string()))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| {
-                error(
-                    file,
-                    1,
-                    format!("no {name:?} column (expected ,vacancyTitle,conceptUri)"),
-                )
-            })
-    };
-    let (title, uri) = (col("vacancyTitle")?, col("conceptUri")?);
+    let [title, uri] = columns(
+        &mut rdr,
+        file,
+        ["vacancyTitle", "conceptUri"],
+        ",vacancyTitle,conceptUri",
+    )?;
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for (line, rec) in records(&mut rdr, file)? {

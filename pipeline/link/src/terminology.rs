@@ -382,21 +382,14 @@ pub fn parse_csco(text: &str, path: &Path) -> Result<Vec<Concept>, LinkError> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| parse_err(path, 1, e.to_string()))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| {
-                parse_err(
-                    path,
-                    1,
-                    format!("no {name:?} column (expected level,code,...,name,...,alias)"),
-                )
-            })
+    let headers = header(&mut rdr, path)?;
+    let col = |n| {
+        column(
+            &headers,
+            path,
+            n,
+            " (expected level,code,...,name,...,alias)",
+        )
     };
     let (code, name, alias) = (col("code")?, col("name")?, col("alias")?);
     let mut out: Vec<Concept> = Vec::new();
@@ -448,6 +441,27 @@ pub fn parse_csco(text: &str, path: &Path) -> Result<Vec<Concept>, LinkError> {
         }
     }
     Ok(out)
+}
+
+/// The header record of a CSV reader; an unreadable one is an error at line 1.
+fn header(rdr: &mut csv::Reader<&[u8]>, path: &Path) -> Result<csv::StringRecord, LinkError> {
+    rdr.headers()
+        .cloned()
+        .map_err(|e| parse_err(path, 1, e.to_string()))
+}
+
+/// The position of header column `name` (trimmed); a missing one is an error at line 1
+/// (`hint` appended to the message).
+fn column(
+    headers: &csv::StringRecord,
+    path: &Path,
+    name: &str,
+    hint: &str,
+) -> Result<usize, LinkError> {
+    headers
+        .iter()
+        .position(|h| h.trim() == name)
+        .ok_or_else(|| parse_err(path, 1, format!("no {name:?} column{hint}")))
 }
 
 /// `code TAB name` lines (ICD-10 zh, ICD-9-CM3). Blank lines are skipped; the parent is the
@@ -507,16 +521,8 @@ pub fn parse_esco(text: &str, path: &Path) -> Result<Vec<Concept>, LinkError> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| parse_err(path, 1, e.to_string()))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| parse_err(path, 1, format!("no {name:?} column")))
-    };
+    let headers = header(&mut rdr, path)?;
+    let col = |n| column(&headers, path, n, "");
     let (uri, pref, alt, hidden, isco) = (
         col("conceptUri")?,
         col("preferredLabel")?,
