@@ -4,20 +4,20 @@
 #
 #   apt-get install -y python3-torch libopenblas0-pthread   # Debian's CPU PyTorch + BLAS
 #   cargo build --release --bin quarry && target/release/quarry models fetch
-#   models/recipes/bi_encoder/build.sh jobbert               # ~30 min on 2 idle cores
+#   models/recipes/bi_encoder/build.sh jobbert               # ~40 min on 2 idle cores
 #
 # Steps (work files under $WORK, default $QUARRY_HOME/bi-encoder/<task>):
 #  1. candidates: `quarry eval link --task T --system $SYSTEM --export-groups` over the whole
 #     training file (gold concepts = positives, the generator's best other candidates = hard
 #     negatives; fit / dev by the dev-part rule `quarry eval link --part dev` measures)
 #  2. tokenize_pairs.py: mention and preferred-name wordpiece ids
-#  3. train.py: in-batch + hard-negative softmax over cosine x 20, one epoch, dev-selected
+#  3. train.py: in-batch + hard-negative softmax over cosine x 20, two epochs, dev-selected
 #  4. ONNX (bert_onnx.py --kind encoder) and weight-only int8 (quantize_weights.py: fp32
 #     activations, so a vector never depends on its batch-mates)
 #  5. the artifact models/artifacts/be-<task>/: model_int8.onnx (committed), model.onnx
 #     (fp32, git-ignored), tokenizer.json, config.json, train_log.jsonl, SHA256SUMS
 #
-# Environment: DATA, QUARRY, WORK, SYSTEM (ensemble), NAME (be-<task>), EPOCHS (1),
+# Environment: DATA, QUARRY, WORK, SYSTEM (ensemble), NAME (be-<task>), EPOCHS (2),
 # BATCH (32), NEGATIVES (4), THREADS (2), SEED (13), EVAL_EVERY (100), BENCH_VENV.
 set -euo pipefail
 TASK=${1:?usage: build.sh TASK (jobbert)}
@@ -27,7 +27,7 @@ source models/recipes/minilm_env.sh
 WORK=${WORK:-$HOME_DIR/bi-encoder/$TASK}
 SYSTEM=${SYSTEM:-ensemble}
 NAME=${NAME:-be-$TASK}
-EPOCHS=${EPOCHS:-1}
+EPOCHS=${EPOCHS:-2}
 BATCH=${BATCH:-32}
 NEGATIVES=${NEGATIVES:-4}
 THREADS=${THREADS:-2}
