@@ -13,6 +13,7 @@ use quarry_eval::types::{LinkPrediction, NerSentence, PerQuery};
 use quarry_index::bm25::Bm25Params;
 use quarry_index::hybrid::HybridParams;
 use quarry_index::{ingest_file, IngestOptions, QuarryIndex, SearchMode};
+use quarry_link::LabelledMention;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -975,33 +976,15 @@ fn export_link_groups(
     Ok(n)
 }
 
-/// A labelled mention of a linking task's training data, as the memory reads it.
-pub struct MemoryEntry {
-    /// The mention.
-    pub text: String,
-    /// Its gold keys (names or ids).
-    pub gold_keys: Vec<String>,
-}
-
-/// The labelled mentions the `+memory` option adds to a task's terminology when `gold_path`
-/// (part `part`) is evaluated: the task's training file, except the part under evaluation
-/// when `gold_path` is that file (the dev part is evaluated with the fit part's memory and
-/// the other way round; evaluating all of it with a memory of itself is refused).
+/// The labelled mentions the `+memory` option adds to a task's terminology: the task's
+/// training file; when `evaluated` names that file (with the part under evaluation), only
+/// the other part (the dev part is evaluated with the fit part's memory and the other way
+/// round; evaluating all of it with a memory of itself is refused).
 pub fn link_memory(
     task: quarry_link::Task,
     shared: &Path,
-    gold_path: &Path,
-    part: quarry_eval::split::Part,
-) -> Result<Vec<MemoryEntry>> {
-    link_memory_for(task, shared, Some((gold_path, part)))
-}
-
-/// [`link_memory`]; `evaluated` None: the whole training file (no evaluation).
-pub fn link_memory_for(
-    task: quarry_link::Task,
-    shared: &Path,
     evaluated: Option<(&Path, quarry_eval::split::Part)>,
-) -> Result<Vec<MemoryEntry>> {
+) -> Result<Vec<LabelledMention>> {
     use quarry_eval::split::Part;
     let train = task.default_gold(shared);
     let keep = if let Some((_, part)) = evaluated.filter(|(g, _)| same_file(&train, g)) {
@@ -1017,13 +1000,39 @@ pub fn link_memory_for(
         Part::All
     };
     Ok(read_link_gold(task, &train)?
-        .into_iter()
+        .iter()
         .filter(|g| keep.contains(&link_part_key(&g.text)))
-        .map(|g| MemoryEntry {
-            text: g.text,
-            gold_keys: g.gold.into_iter().collect(),
-        })
+        .map(labelled)
         .collect())
+}
+
+/// A gold example as a memory mention.
+fn labelled(g: &quarry_eval::types::LinkExample) -> LabelledMention {
+    LabelledMention {
+        text: g.text.clone(),
+        keys: g.gold.iter().cloned().collect(),
+    }
+}
+
+/// Scores the predictions `variant(v)` gives for each of `variants` (one model run seen
+/// under other fusion weights or answer-set rules): per variant its label object with the
+/// `keys` metrics added; None when there are no variants.
+fn link_sweep<T>(
+    gold: &[quarry_eval::types::LinkExample],
+    variants: impl Iterator<Item = T>,
+    keys: &[&str],
+    variant: impl Fn(&T) -> (serde_json::Value, Vec<LinkPrediction>),
+) -> Result<Option<serde_json::Value>> {
+    let mut out = Vec::new();
+    for v in variants {
+        let (mut m, pred) = variant(&v);
+        let r = linking::evaluate(gold, &pred, &LINK_KS)?;
+        for &k in keys {
+            m[k] = serde_json::json!(r.metrics.get(k));
+        }
+        out.push(m);
+    }
+    Ok((!out.is_empty()).then_some(serde_json::Value::Array(out)))
 }
 
 /// Folds of the fit part when `+memory` candidates are exported for ranker training.
@@ -1032,10 +1041,10 @@ const MEMORY_FOLDS: usize = 4;
 /// Which memory each evaluated example is linked with: `(memory, indices into gold)`.
 /// Without `memory`, one empty memory for all. With it, [`link_memory`] for all, except when
 /// ranker training groups are exported from the whole training file (`cross_fit`, part
-/// `all`): then the dev part is linked with the fit part's memory (as `--part dev`
-/// measures it) and each of [`MEMORY_FOLDS`] folds of the fit part with the other folds'
-/// memory, so that no mention finds itself and training candidates look like the ones
-/// the ranker will see.
+/// `all`, so `gold` is that file): then the dev part is linked with the fit part's memory
+/// (as `--part dev` measures it) and each of [`MEMORY_FOLDS`] folds of the fit part with
+/// the other folds' memory, so that no mention finds itself and training candidates look
+/// like the ones the ranker will see.
 fn link_memory_plan(
     task: quarry_link::Task,
     shared: &Path,
@@ -1044,7 +1053,7 @@ fn link_memory_plan(
     gold: &[quarry_eval::types::LinkExample],
     memory: bool,
     cross_fit: bool,
-) -> Result<Vec<(Vec<MemoryEntry>, Vec<usize>)>> {
+) -> Result<Vec<(Vec<LabelledMention>, Vec<usize>)>> {
     use quarry_eval::split::{fold, Part};
     let everything: Vec<usize> = (0..gold.len()).collect();
     if !memory {
@@ -1052,48 +1061,34 @@ fn link_memory_plan(
     }
     let train = task.default_gold(shared);
     if !(cross_fit && part == Part::All && same_file(&train, gold_path)) {
-        return Ok(vec![(
-            link_memory(task, shared, gold_path, part)?,
-            everything,
-        )]);
+        let memory = link_memory(task, shared, Some((gold_path, part)))?;
+        return Ok(vec![(memory, everything)]);
     }
-    let fit: Vec<(MemoryEntry, usize)> = read_link_gold(task, &train)?
-        .into_iter()
-        .filter(|g| Part::Fit.contains(&link_part_key(&g.text)))
+    // gold is the whole training file: each example's fold (None: the dev part)
+    let folds: Vec<Option<usize>> = gold
+        .iter()
         .map(|g| {
-            let f = fold(&link_part_key(&g.text), MEMORY_FOLDS);
-            let e = MemoryEntry {
-                text: g.text,
-                gold_keys: g.gold.into_iter().collect(),
-            };
-            (e, f)
+            let key = link_part_key(&g.text);
+            Part::Fit.contains(&key).then(|| fold(&key, MEMORY_FOLDS))
         })
         .collect();
-    let entries = |keep: &dyn Fn(usize) -> bool| -> Vec<MemoryEntry> {
-        fit.iter()
-            .filter(|(_, f)| keep(*f))
-            .map(|(e, _)| MemoryEntry {
-                text: e.text.clone(),
-                gold_keys: e.gold_keys.clone(),
-            })
+    let memory_without = |skip: Option<usize>| -> Vec<LabelledMention> {
+        gold.iter()
+            .zip(&folds)
+            .filter(|(_, f)| f.is_some() && **f != skip)
+            .map(|(g, _)| labelled(g))
             .collect()
     };
-    let key = |i: &usize| link_part_key(&gold[*i].text);
-    let mut plan = vec![(
-        entries(&|_| true),
+    let linked_in = |which: Option<usize>| -> Vec<usize> {
         everything
             .iter()
             .copied()
-            .filter(|i| Part::Dev.contains(&key(i)))
-            .collect(),
-    )];
+            .filter(|&i| folds[i] == which)
+            .collect()
+    };
+    let mut plan = vec![(memory_without(None), linked_in(None))];
     for f in 0..MEMORY_FOLDS {
-        let idx = everything
-            .iter()
-            .copied()
-            .filter(|i| Part::Fit.contains(&key(i)) && fold(&key(i), MEMORY_FOLDS) == f)
-            .collect();
-        plan.push((entries(&|g| g != f), idx));
+        plan.push((memory_without(Some(f)), linked_in(Some(f))));
     }
     Ok(plan)
 }
@@ -1137,6 +1132,11 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
         .first()
         .copied()
         .unwrap_or_else(|| task.set_rule());
+    let rank_weight = a
+        .rank_generator_weight
+        .first()
+        .copied()
+        .unwrap_or_else(|| task.rank_generator_weight());
     let (system, pred): (String, Vec<LinkPrediction>) = match &a.pred {
         Some(pred_path) => {
             let mut preds = read_link_predictions(pred_path)?;
@@ -1162,20 +1162,14 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             let mut last = None;
             for (memory, idx) in plan {
                 let started = Instant::now();
-                let (linker, stats) = quarry_link::Linker::for_task_memory(
+                let (linker, stats) = quarry_link::Linker::for_task_system(
                     task,
                     &shared,
-                    a.system.forest,
-                    memory
-                        .iter()
-                        .map(|g| (g.text.as_str(), g.gold_keys.as_slice())),
+                    &a.system,
+                    prior_weight,
+                    &memory,
                 )?;
                 mem_stats.push(stats);
-                let linker = if a.system.prior {
-                    linker.with_prior(prior_weight)
-                } else {
-                    linker
-                };
                 let linker = crate::link_cmd::attach_dense(
                     ctx,
                     linker,
@@ -1213,12 +1207,8 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             if let Some(model) = &a.rerank {
                 let reg = ctx.registry(None)?;
                 let ce = ctx.cross_encoder(&reg, &model.parse()?)?;
-                let w0 = a
-                    .rank_generator_weight
-                    .first()
-                    .copied()
-                    .unwrap_or_else(|| task.rank_generator_weight());
-                let ranker = quarry_link::Ranker::new(ce, a.rerank_depth).with_generator_weight(w0);
+                let ranker =
+                    quarry_link::Ranker::new(ce, a.rerank_depth).with_generator_weight(rank_weight);
                 let bar = ctx.progress(gold.len() as u64, "ranking");
                 let started = Instant::now();
                 let mut ranked = Vec::with_capacity(all.len());
@@ -1232,26 +1222,22 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 bar.finish_and_clear();
                 all = ranked;
                 let rs = started.elapsed().as_secs_f64();
-                let mut sweep = Vec::new();
-                for &w in a.rank_generator_weight.iter().skip(1) {
-                    let pred: Vec<LinkPrediction> = all
-                        .iter()
-                        .map(|cands| {
-                            let mut cands = cands.clone();
-                            quarry_link::rank::fuse(&mut cands, w);
-                            link_prediction(task, cands, set_rule)
-                        })
-                        .collect();
-                    let r = linking::evaluate(&gold, &pred, &LINK_KS)?;
-                    let mut m = serde_json::json!({"generator_weight": w});
-                    for k in ["acc@1", "mrr", "recall@5", "recall@10"] {
-                        m[k] = serde_json::json!(r.metrics.get(k));
-                    }
-                    sweep.push(m);
-                }
-                if !sweep.is_empty() {
-                    fusion_sweep = Some(serde_json::Value::Array(sweep));
-                }
+                fusion_sweep = link_sweep(
+                    &gold,
+                    a.rank_generator_weight.iter().copied().skip(1),
+                    &["acc@1", "mrr", "recall@5", "recall@10"],
+                    |&w| {
+                        let pred = all
+                            .iter()
+                            .map(|cands| {
+                                let mut cands = cands.clone();
+                                quarry_link::rank::fuse(&mut cands, w);
+                                link_prediction(task, cands, set_rule)
+                            })
+                            .collect();
+                        (serde_json::json!({"generator_weight": w}), pred)
+                    },
+                )?;
                 timings.insert("rank_s".into(), serde_json::json!(rs));
                 timings.insert(
                     "ranked_mentions_per_s".into(),
@@ -1259,28 +1245,24 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
                 );
                 timings.insert("ranker".into(), serde_json::json!(ranker.name()));
             }
-            let mut sweep = Vec::new();
-            for &rule in a.set_rule.iter().skip(1) {
-                let pred: Vec<LinkPrediction> = all
-                    .iter()
-                    .map(|cands| link_prediction(task, cands.clone(), rule))
-                    .collect();
-                let r = linking::evaluate(&gold, &pred, &LINK_KS)?;
-                let mut m = serde_json::json!({"set_rule": rule.to_string()});
-                for k in [
+            set_sweep = link_sweep(
+                &gold,
+                a.set_rule.iter().copied().skip(1),
+                &[
                     "acc@1",
                     "mrr",
                     "concept_precision",
                     "concept_recall",
                     "concept_f1",
-                ] {
-                    m[k] = serde_json::json!(r.metrics.get(k));
-                }
-                sweep.push(m);
-            }
-            if !sweep.is_empty() {
-                set_sweep = Some(serde_json::Value::Array(sweep));
-            }
+                ],
+                |&rule| {
+                    let pred = all
+                        .iter()
+                        .map(|cands| link_prediction(task, cands.clone(), rule))
+                        .collect();
+                    (serde_json::json!({"set_rule": rule.to_string()}), pred)
+                },
+            )?;
             let pred: Vec<LinkPrediction> = all
                 .into_iter()
                 .map(|cands| link_prediction(task, cands, set_rule))
@@ -1320,13 +1302,8 @@ fn link_cmd(ctx: &Ctx, a: LinkArgs) -> Result<i32> {
             }
             if let Some(m) = &a.rerank {
                 system = format!("{system}+rerank:{m}@{}", a.rerank_depth);
-                let w = a
-                    .rank_generator_weight
-                    .first()
-                    .copied()
-                    .unwrap_or_else(|| task.rank_generator_weight());
-                if w != 0.0 {
-                    system = format!("{system}+gen*{w}");
+                if rank_weight != 0.0 {
+                    system = format!("{system}+gen*{rank_weight}");
                 }
             }
             (system, pred)

@@ -85,56 +85,41 @@ pub struct LinkCmdArgs {
     pub rank_generator_weight: Option<f32>,
 }
 
-/// Every labelled mention of `task`'s training file (`(mention, gold keys)`), the memory
-/// that `+memory` adds to the task's terminology outside evaluation (which holds its
-/// evaluated part out, see `quarry eval link`).
-pub fn task_memory(task: Task) -> Result<Vec<(String, Vec<String>)>> {
-    let shared = quarry_core::shared_data::dir();
-    Ok(crate::eval_cmd::link_memory_for(task, &shared, None)?
-        .into_iter()
-        .map(|e| (e.text, e.gold_keys))
-        .collect())
+/// Every labelled mention of `task`'s training file, the memory that `+memory` adds to the
+/// task's terminology outside evaluation (which holds its evaluated part out, see
+/// `quarry eval link`).
+pub fn task_memory(task: Task) -> Result<Vec<quarry_link::LabelledMention>> {
+    crate::eval_cmd::link_memory(task, &quarry_core::shared_data::dir(), None)
 }
 
 /// Runs `quarry link`.
 pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     let shared = quarry_core::shared_data::dir();
-    let linker = match (&a.terminology, &a.task) {
+    let task = a.task.as_deref().map(Task::parse).transpose()?;
+    let linker = match (&a.terminology, task) {
         (Some(t), None) => {
+            if a.system.memory {
+                bail!("+memory adds a task's training mentions: use it with --task");
+            }
             Linker::open(TerminologySource::parse(t)?, a.path.as_deref(), &shared, false)?
         }
-        (None, Some(t)) => {
-            let task = Task::parse(t)?;
+        (None, Some(task)) => {
             let memory = if a.system.memory {
                 task_memory(task)?
             } else {
                 Vec::new()
             };
-            let (linker, stats) = Linker::for_task_memory(
-                task,
-                &shared,
-                a.system.forest,
-                memory.iter().map(|(m, k)| (m.as_str(), k.as_slice())),
-            )?;
+            let (linker, stats) =
+                Linker::for_task_system(task, &shared, &a.system, task.prior_weight(), &memory)?;
             if a.system.memory {
                 tracing::info!(mentions = stats.mentions, added = stats.added, created = stats.created, unknown = stats.unknown, "memory: the task's training mentions joined the terminology");
             }
-            if a.system.prior {
-                linker.with_prior(task.prior_weight())
-            } else {
-                linker
-            }
+            linker
         }
         _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet, csco) or --task NAME (chip-cdn, procedures, jobbert, csco)"),
     };
-    if a.system.memory && a.task.is_none() {
-        bail!("+memory adds a task's training mentions: use it with --task");
-    }
     let dense_model = a.dense_model.clone().unwrap_or_else(|| {
-        a.task
-            .as_deref()
-            .and_then(|t| Task::parse(t).ok())
-            .map_or(quarry_link::DENSE_MODEL, Task::dense_model)
+        task.map_or(quarry_link::DENSE_MODEL, Task::dense_model)
             .to_string()
     });
     let linker = attach_dense(
@@ -147,12 +132,9 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     let ranker = match &a.rerank {
         Some(m) => {
             let reg = ctx.registry(None)?;
-            let w = a.rank_generator_weight.unwrap_or_else(|| {
-                a.task
-                    .as_deref()
-                    .and_then(|t| Task::parse(t).ok())
-                    .map_or(0.0, Task::rank_generator_weight)
-            });
+            let w = a
+                .rank_generator_weight
+                .unwrap_or_else(|| task.map_or(0.0, Task::rank_generator_weight));
             Some(
                 quarry_link::Ranker::new(ctx.cross_encoder(&reg, &m.parse()?)?, a.rerank_depth)
                     .with_generator_weight(w),
@@ -161,11 +143,7 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
         None => None,
     };
     // the answer: the task's rule (several concepts for chip-cdn), else the top candidate
-    let rule = a
-        .task
-        .as_deref()
-        .and_then(|t| Task::parse(t).ok())
-        .map_or(quarry_link::SetRule::SINGLE, Task::set_rule);
+    let rule = task.map_or(quarry_link::SetRule::SINGLE, Task::set_rule);
     let depth = if ranker.is_some() {
         a.k.max(a.rerank_depth)
     } else {

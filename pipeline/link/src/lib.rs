@@ -36,7 +36,7 @@ pub use multi::SetRule;
 pub use ngram::{Candidate, NgramConfig, NgramIndex};
 pub use rank::Ranker;
 pub use task::Task;
-pub use terminology::{Concept, MemoryStats, Terminology, TerminologySource};
+pub use terminology::{Concept, LabelledMention, MemoryStats, Terminology, TerminologySource};
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 use crate::dense::DenseIndex;
 use crate::ngram::{top_k, Candidate, NgramConfig, NgramIndex};
 use crate::task::Task;
-use crate::terminology::{MemoryStats, Terminology, TerminologySource};
+use crate::terminology::{LabelledMention, MemoryStats, Terminology, TerminologySource};
 use crate::LinkError;
 use quarry_models::embed::SentenceEmbedder;
 use quarry_normalize::dahsf::Engine;
@@ -34,7 +34,7 @@ pub struct Linked {
     /// Generator score (n-gram or embedding cosine, or their fused score).
     pub score: f32,
     /// True when `matched` is a labelled training mention added by the memory
-    /// ([`Linker::for_task_memory`]), not one of the terminology's own names.
+    /// ([`Linker::for_task_system`]), not one of the terminology's own names.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub from_memory: bool,
     /// The ranker's score (a cross-encoder logit), when a ranker re-scored the candidate.
@@ -104,7 +104,7 @@ pub struct System {
     /// Whether the task's forest pre-normalizes mentions.
     pub forest: bool,
     /// Whether the task's labelled training mentions join the terminology as synonyms
-    /// ([`Linker::for_task_memory`]).
+    /// ([`Linker::for_task_system`]).
     pub memory: bool,
     /// Whether the memory's concept counts add a prior ([`Linker::with_prior`]).
     pub prior: bool,
@@ -325,17 +325,38 @@ impl Linker {
     /// on JobBERT's dev part the `jobs` forest (written for software roles) left Recall@64
     /// where it was (0.6877 vs 0.6870) and lowered Recall@10 (0.486 vs 0.489).
     pub fn for_task_with(task: Task, shared_data: &Path, forest: bool) -> Result<Self, LinkError> {
-        Ok(Self::for_task_memory(task, shared_data, forest, std::iter::empty())?.0)
+        Ok(Self::build_task(task, shared_data, forest, &[])?.0)
     }
 
-    /// [`Linker::for_task_with`], with labelled mentions (`(mention, gold keys)`, keyed as
-    /// the task's gold) added to the terminology as synonyms before indexing
-    /// ([`Terminology::add_mentions`]; the `+memory` option of [`System`]).
-    pub fn for_task_memory<'a>(
+    /// The linker of `task` as `system` asks for it: the task's forest (`+forest`), the
+    /// labelled mentions of `memory` added to the terminology as synonyms before indexing
+    /// (`+memory`, [`Terminology::add_mentions`]; pass the task's training mentions, keyed as
+    /// its gold) and the concept prior of weight `prior_weight` (`+prior`,
+    /// [`Linker::with_prior`]). The dense generator is added afterwards
+    /// ([`Linker::load_dense`]).
+    pub fn for_task_system(
+        task: Task,
+        shared_data: &Path,
+        system: &System,
+        prior_weight: f32,
+        memory: &[LabelledMention],
+    ) -> Result<(Self, MemoryStats), LinkError> {
+        let memory = if system.memory { memory } else { &[] };
+        let (linker, stats) = Self::build_task(task, shared_data, system.forest, memory)?;
+        let linker = if system.prior {
+            linker.with_prior(prior_weight)
+        } else {
+            linker
+        };
+        Ok((linker, stats))
+    }
+
+    /// The task's terminology with `memory` added, indexed, with its forest when asked.
+    fn build_task(
         task: Task,
         shared_data: &Path,
         forest: bool,
-        memory: impl IntoIterator<Item = (&'a str, &'a [String])>,
+        memory: &[LabelledMention],
     ) -> Result<(Self, MemoryStats), LinkError> {
         let engine = match task.forest_domain().filter(|_| forest) {
             Some(domain) => {
@@ -350,7 +371,10 @@ impl Linker {
         };
         let source = task.terminology();
         let mut terminology = source.load(&source.default_path(shared_data))?;
-        let stats = terminology.add_mentions(memory, task.gold_by_name());
+        let stats = terminology.add_mentions(
+            memory.iter().map(|m| (m.text.as_str(), m.keys.as_slice())),
+            task.gold_by_name(),
+        );
         let linker = Self::new(terminology, source.ngram_config(), task.gold_by_name())
             .with_segments(task.multi_concept())
             .with_forest(engine);

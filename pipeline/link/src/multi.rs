@@ -7,7 +7,7 @@
 //! one mention are comparable with each other (a list's segments each find their own
 //! concept with a score near the whole mention's), while their absolute level moves with
 //! the mention's length. When the top candidate matched a training mention of the memory
-//! ([`crate::Linker::for_task_memory`]), the other concepts that training mention was
+//! ([`crate::Linker::for_task_system`]), the other concepts that training mention was
 //! labelled with join too: the memory remembers the whole set.
 
 use crate::linker::Linked;

@@ -30,6 +30,7 @@
 use crate::linker::{Generator, Linker, System, DEFAULT_NGRAM_WEIGHT};
 use crate::multi::SetRule;
 use crate::task::Task;
+use crate::terminology::LabelledMention;
 use crate::terminology::TerminologySource;
 use quarry_core::stage::{settings, Stage, StageError, StageRegistry};
 use quarry_core::{Annotation, Document};
@@ -48,7 +49,7 @@ pub const ENTITY_KIND: &str = "entity";
 /// binary supplies it ([`register_with_memory`]), since reading the tasks' gold formats is
 /// the evaluation crate's business, not the linker's.
 pub type MemorySource =
-    std::sync::Arc<dyn Fn(Task) -> Result<Vec<(String, Vec<String>)>, String> + Send + Sync>;
+    std::sync::Arc<dyn Fn(Task) -> Result<Vec<LabelledMention>, String> + Send + Sync>;
 
 /// The linking stage.
 #[derive(Debug)]
@@ -170,18 +171,9 @@ impl LinkStage {
                         ))
                     }
                 };
-                let (linker, _) = Linker::for_task_memory(
-                    task,
-                    &shared,
-                    system.forest,
-                    pairs.iter().map(|(m, k)| (m.as_str(), k.as_slice())),
-                )
-                .map_err(missing)?;
-                let linker = if system.prior {
-                    linker.with_prior(task.prior_weight())
-                } else {
-                    linker
-                };
+                let (linker, _) =
+                    Linker::for_task_system(task, &shared, &system, task.prior_weight(), &pairs)
+                        .map_err(missing)?;
                 (linker, task.set_rule(), task.dense_model())
             }
             _ => {

@@ -132,6 +132,16 @@ pub fn fetched_data_dir(id: &str) -> PathBuf {
         .data_dir(id)
 }
 
+/// A labelled mention of a task's training data: the memory's unit
+/// ([`crate::Linker::for_task_system`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledMention {
+    /// The mention as written.
+    pub text: String,
+    /// Its gold keys (preferred names or ids, as the task's gold names concepts).
+    pub keys: Vec<String>,
+}
+
 /// What [`Terminology::add_mentions`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MemoryStats {

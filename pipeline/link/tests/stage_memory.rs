@@ -4,7 +4,7 @@
 use quarry_core::stage::Stage;
 use quarry_core::{Annotation, Document, Span};
 use quarry_link::stage::{LinkStage, MemorySource, KIND};
-use quarry_link::Task;
+use quarry_link::{LabelledMention, Task};
 use std::sync::Arc;
 
 #[test]
@@ -19,10 +19,10 @@ fn memory_mentions_link_to_their_whole_gold_set() {
     let seen = asked.clone();
     let source: MemorySource = Arc::new(move |task: Task| {
         seen.lock().unwrap().push(task);
-        Ok(vec![(
-            "左膝退变伴游离体".to_string(),
-            vec!["膝骨关节病".to_string(), "膝关节游离体".to_string()],
-        )])
+        Ok(vec![LabelledMention {
+            text: "左膝退变伴游离体".to_string(),
+            keys: vec!["膝骨关节病".to_string(), "膝关节游离体".to_string()],
+        }])
     });
     let settings: toml::Table = "task = \"chip-cdn\"\nsystem = \"ngram+memory\""
         .parse()
