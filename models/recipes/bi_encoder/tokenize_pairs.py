@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cross_encoder"))
-from pairs import wordpiece_ids  # noqa: E402
+from pairs import read_groups, wordpiece_ids  # noqa: E402
 
 
 def main(argv=None):
@@ -33,18 +33,10 @@ def main(argv=None):
     name = lambda c: c["text"].split(" ; ")[0]  # noqa: E731
     os.makedirs(a.out, exist_ok=True)
     for part in ("fit", "dev"):
-        src = os.path.join(a.groups, f"{part}.jsonl")
-        if not os.path.isfile(src):
-            sys.exit(f"tokenize_pairs.py: {src} is missing (run quarry eval link --export-groups)")
         kept = dropped = 0
-        with open(src, encoding="utf-8") as f, open(os.path.join(a.out, f"{part}.jsonl"), "w", encoding="utf-8") as out:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    g = json.loads(line)
-                except json.JSONDecodeError as e:
-                    sys.exit(f"tokenize_pairs.py: {src}:{n}: {e}")
+        groups = read_groups(a.groups, part, "tokenize_pairs.py")
+        with open(os.path.join(a.out, f"{part}.jsonl"), "w", encoding="utf-8") as out:
+            for g in groups:
                 if not g["positives"]:
                     dropped += 1
                     continue

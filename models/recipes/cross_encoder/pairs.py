@@ -4,12 +4,15 @@ the export, training, checking and sweep scripts can all import them):
 * `dev_part`: the dev fifth of a split (same rule as `quarry_eval::split`),
 * `passage_text`: the passage a reranker reads (as `quarry_index::rerank::passage_of`),
 * `pair_ids`: one (query, passage) pair (as `quarry_models::rerank::PairRule`),
-* `load_jsonl`, and `ndcg_at` (trec_eval's nDCG, grades as gains).
+* `load_jsonl`, and `ndcg_at` (trec_eval's nDCG, grades as gains),
+* `read_groups`: the linking groups `quarry eval link --export-groups` writes.
 """
 
 import hashlib
 import json
 import math
+import os
+import sys
 
 CLS, SEP = 101, 102
 
@@ -39,6 +42,27 @@ def pair_ids(q, p, max_length, max_query):
 def load_jsonl(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def read_groups(groups_dir, part, script):
+    """The records of `groups_dir/<part>.jsonl` (linking groups from `quarry eval link
+    --export-groups`), blank lines skipped; a missing file or a malformed line ends the run
+    with a message naming `script`, the file and the line."""
+    src = os.path.join(groups_dir, f"{part}.jsonl")
+    if not os.path.isfile(src):  # checked now, not at the first record
+        sys.exit(f"{script}: {src} is missing (run quarry eval link --export-groups)")
+
+    def records():
+        with open(src, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as e:
+                    sys.exit(f"{script}: {src}:{n}: {e}")
+
+    return records()
 
 
 def ndcg_at(ranked, gains, k=10):

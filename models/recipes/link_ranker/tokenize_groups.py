@@ -21,7 +21,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cross_encoder"))
-from pairs import wordpiece_ids  # noqa: E402
+from pairs import read_groups, wordpiece_ids  # noqa: E402
 
 try:
     import tokenizers  # noqa: F401  (used by wordpiece_ids)
@@ -45,22 +45,12 @@ def main(argv=None):
 
     os.makedirs(a.out, exist_ok=True)
     for part in ("fit", "dev"):
-        src = os.path.join(a.groups, f"{part}.jsonl")
-        if not os.path.isfile(src):
-            sys.exit(f"tokenize_groups.py: {src} is missing (run quarry eval link --export-groups)")
         recs = []
-        with open(src, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError as e:
-                    sys.exit(f"tokenize_groups.py: {src}:{n}: {e}")
-                r["query_ids"] = ids(r["query"])
-                for c in r["positives"] + r["negatives"]:
-                    c["ids"] = ids(c.pop("text"))
-                recs.append(r)
+        for r in read_groups(a.groups, part, "tokenize_groups.py"):
+            r["query_ids"] = ids(r["query"])
+            for c in r["positives"] + r["negatives"]:
+                c["ids"] = ids(c.pop("text"))
+            recs.append(r)
         unmatched = sum(1 for r in recs if not r["positives"])
         missed = sum(1 for r in recs if r["positives"] and all(p["rank"] is None for p in r["positives"]))
         if part == "dev" and a.dev_limit and len(recs) > a.dev_limit:
