@@ -44,7 +44,7 @@ class Emitter(nn.Module):
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         # explicit zero states sized from the input: the exporter would otherwise bake the
         # example batch size into the ONNX LSTM's initial_h / initial_c
-        h0 = torch.zeros(2 * self.lstm.num_layers, b, self.lstm.hidden_size, dtype=x.dtype)
+        h0 = torch.zeros(2 * self.lstm.num_layers, b, self.lstm.hidden_size, dtype=x.dtype, device=x.device)
         h, _ = self.lstm(packed, (h0, h0))
         h, _ = pad_packed_sequence(h, batch_first=True, total_length=t)
         return h

@@ -116,8 +116,9 @@ def featurize(sents, index, lex, max_words, tag_ix, bigram_index=None):
     return out
 
 
-def collate(items, max_words):
-    """(char_ids, lex_ids, lex_weights, lengths, tags, bigram_ids or None) tensors."""
+def collate(items, max_words, device="cpu"):
+    """(char_ids, lex_ids, lex_weights, lengths, tags, bigram_ids or None) tensors on `device`
+    (lengths stay on the CPU, where packing wants them)."""
     t = max(len(x[0]) for x in items)
     b = len(items)
     ci = np.zeros((b, t), np.int64)
@@ -131,7 +132,8 @@ def collate(items, max_words):
         ci[r, :n], li[r, :n], lw[r, :n], y[r, :n], ln[r] = c, i, w, tags, n
         if bi is not None:
             bi[r, :n] = bg
-    return [torch.from_numpy(a) for a in (ci, li, lw, ln, y)] + [None if bi is None else torch.from_numpy(bi)]
+    out = [torch.from_numpy(a).to(device) for a in (ci, li, lw)] + [torch.from_numpy(ln), torch.from_numpy(y).to(device)]
+    return out + [None if bi is None else torch.from_numpy(bi).to(device)]
 
 
 def featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index=None):
@@ -162,19 +164,19 @@ def featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index=None):
     return out
 
 
-def evaluate(net, crf, data, tags, max_words, batch=64):
+def evaluate(net, crf, data, tags, max_words, batch=64, device="cpu"):
     net.eval()
-    tr = crf.trans.detach().numpy()
-    st = crf.start.detach().numpy()
-    en = crf.end.detach().numpy()
+    tr = crf.trans.detach().cpu().numpy()
+    st = crf.start.detach().cpu().numpy()
+    en = crf.end.detach().cpu().numpy()
     gold, pred = set(), set()
     per = {}
     order = sorted(range(len(data)), key=lambda k: len(data[k][0]))
     with torch.no_grad():
         for s in range(0, len(order), batch):
             idx = order[s : s + batch]
-            ci, li, lw, ln, _, bi = collate([data[k] for k in idx], max_words)
-            em = net(ci, li, lw, ln, bi).numpy()
+            ci, li, lw, ln, _, bi = collate([data[k] for k in idx], max_words, device)
+            em = net(ci, li, lw, ln, bi).cpu().numpy()
             for r, k in enumerate(idx):
                 n = int(ln[r])
                 path = viterbi(em[r, :n], tr, st, en)
@@ -231,12 +233,22 @@ def main():
                     help="character bigram embeddings (prepare.py --bigram-dim: bigrams.json, bigram_emb.npy)")
     ap.add_argument("--bigram-drop", type=float, default=0.0,
                     help="during training, replace this share of bigram ids by 0 (unknown)")
+    ap.add_argument("--device", default="cpu",
+                    help="torch device (cpu, cuda); CPU runs are bit-reproducible on one thread, CUDA runs use "
+                         "deterministic cuDNN but are not bit-identical to CPU runs")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="smoke tests only: use the first N sentences of every train, dev and auxiliary set")
     args = ap.parse_args()
 
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
+    dev_t = torch.device(args.device)
+    if dev_t.type == "cuda":
+        torch.cuda.manual_seed_all(args.seed)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     os.makedirs(args.run, exist_ok=True)
 
     types = args.types.split(",")
@@ -269,6 +281,8 @@ def main():
         train_sents = [s for i, s in enumerate(train_sents) if (i // 10) % k != k - 1]
     else:
         dev_sents = bio.read(args.dev)
+    if args.limit:
+        train_sents, dev_sents = train_sents[: args.limit], dev_sents[: args.limit]
     if args.augment:
         extra = augment(train_sents, args.augment, mention_pools(train_sents), args.seed)
         print(f"augmented with {len(extra)} mention-replacement sentences", flush=True)
@@ -280,18 +294,22 @@ def main():
     net = Emitter(char_emb, word_emb, len(tags), hidden=args.hidden, dropout=args.dropout, bigram_emb=bigram_emb,
                   layers=args.layers)
     crf = CRF(len(tags))
+    net.to(dev_t)
+    crf.to(dev_t)
     aux = []  # (data, head, crf, batches)
     for spec in args.aux:
         sents = bio.read_cmeee(spec[6:]) if spec.startswith("cmeee:") else bio.read(spec)
+        if args.limit:
+            sents = sents[: args.limit]
         atags = ["O"] + sorted({t for _, tg in sents for t in tg if t != "O"}, key=lambda t: (t[2:], t[0]))
         aix = {t: i for i, t in enumerate(atags)}
         data = featurize(chunk(sents, args.chunk), index, lex, args.max_words, aix, bigram_index)
         order_a = sorted(range(len(data)), key=lambda k: len(data[k][0]))
         ab = [order_a[s : s + args.batch] for s in range(0, len(order_a), args.batch)]
-        aux.append((data, torch.nn.Linear(2 * args.hidden, len(atags)), CRF(len(atags)), ab))
+        aux.append((data, torch.nn.Linear(2 * args.hidden, len(atags)).to(dev_t), CRF(len(atags)).to(dev_t), ab))
         print(f"aux {spec}: {len(data)} sentences, {len(atags)} tags", flush=True)
     if args.init:
-        state = torch.load(args.init)
+        state = torch.load(args.init, map_location=dev_t)
         own = net.state_dict()
         keep = {k: v for k, v in state["net"].items() if k in own and own[k].shape == v.shape}
         net.load_state_dict(keep, strict=False)
@@ -333,10 +351,10 @@ def main():
         total, done = 0.0, 0
         for src, bi in plan:
             data = train if src < 0 else aux[src][0]
-            ci, li, lw, ln, y, bg = collate([data[k] for k in bi], args.max_words)
+            ci, li, lw, ln, y, bg = collate([data[k] for k in bi], args.max_words, dev_t)
             if bg is not None and args.bigram_drop > 0:
-                bg = bg.masked_fill(torch.rand(bg.shape) < args.bigram_drop, 0)
-            mask = torch.arange(ci.shape[1]).unsqueeze(0) < ln.unsqueeze(1)
+                bg = bg.masked_fill(torch.rand(bg.shape).to(dev_t) < args.bigram_drop, 0)
+            mask = torch.arange(ci.shape[1], device=dev_t).unsqueeze(0) < ln.to(dev_t).unsqueeze(1)
             if src < 0:
                 loss = crf.nll(net(ci, li, lw, ln, bg), y, mask)
             else:
@@ -360,7 +378,7 @@ def main():
                 print(f"  {done}/{len(plan)} batches, {time.time() - t0:.0f}s", flush=True)
         sched.step()
         live = swap_in_ema() if ema is not None else None
-        m = evaluate(net, crf, dev, tags, args.max_words)
+        m = evaluate(net, crf, dev, tags, args.max_words, device=dev_t)
         rec = {"epoch": epoch, "loss": total / len(train), "dev": m["micro"], "per_type": m["per_type"],
                "seconds": round(time.time() - t0, 1), "lr": opt.param_groups[0]["lr"]}
         logf.write(json.dumps(rec) + "\n")
@@ -369,7 +387,8 @@ def main():
               f"F1 {m['micro']['f1']:.4f} ({rec['seconds']}s)", flush=True)
         if m["micro"]["f1"] > best:
             best, best_epoch = m["micro"]["f1"], epoch
-            torch.save({"net": net.state_dict(), "crf": crf.state_dict(), "tags": tags,
+            torch.save({"net": {k: v.cpu() for k, v in net.state_dict().items()},
+                        "crf": {k: v.cpu() for k, v in crf.state_dict().items()}, "tags": tags,
                         "hidden": args.hidden, "max_words": args.max_words, "args": vars(args),
                         **({"bigrams": True} if args.bigrams else {}),
                         **({"layers": args.layers} if args.layers != 1 else {}),
