@@ -96,6 +96,12 @@ pub enum Command {
         after_help = "Plain output: per mention, `rank<TAB>id<TAB>name<TAB>score<TAB>matched name` lines, then an empty line.\nWith --json: one {\"mention\", \"candidates\": [{id, name, matched, score}]} object a line.\nExamples:\n  echo '左膝退变伴游离体' | quarry link --task chip-cdn -k 5\n  echo 'Snr Java Dev' | quarry link --terminology esco --json"
     )]
     Link(crate::link_cmd::LinkCmdArgs),
+    /// Key phrases of an English news text from stdin (first line: the title), ranked by a
+    /// trained model; `quarry keyphrases train` fits one.
+    #[command(
+        after_help = "Plain output: `rank<TAB>score<TAB>phrase` lines. With --json: {\"keyphrases\": [{phrase, key, score, spans}]} (spans: character offsets into the input).\nExamples:\n  quarry keyphrases train --docs DIR/docsutf8 --keys DIR/keys --out kp.json\n  quarry keyphrases --model kp.json --k 10 --json < story.txt"
+    )]
+    Keyphrases(crate::keyphrase_cmd::KeyphrasesArgs),
     /// Evaluate systems on datasets; runs and metrics are stored in SQLite.
     Eval {
         #[command(subcommand)]
@@ -469,6 +475,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Normalize(a) => normalize(&ctx, a),
         Command::Ner(a) => ner(&ctx, a),
         Command::Link(a) => crate::link_cmd::run(&ctx, a),
+        Command::Keyphrases(a) => crate::keyphrase_cmd::run(&ctx, a),
         Command::Eval { command } => crate::eval_cmd::run(&ctx, command),
         Command::Demo(a) => crate::demo::run(&ctx, a),
     }

@@ -198,12 +198,31 @@ pub struct KeyphraseArgs {
     /// Directory of gold key files (`<id>.key`, one phrase a line).
     #[arg(long)]
     pub keys: PathBuf,
-    /// Directory of predicted key files (`<id>.key`, best first).
+    /// Directory of predicted key files (`<id>.key`, best first). Without it, Quarry's own
+    /// extractor is measured by k-fold cross-validation (trained on the other folds).
     #[arg(long)]
     pub pred: Option<PathBuf>,
     /// Cutoff.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// Co-reference normalization before counting (own extractor only).
+    #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+    pub coref: String,
+    /// Light filtering of peripheral sentences (own extractor only).
+    #[arg(long, value_parser = ["on", "off"], default_value = "off")]
+    pub filter: String,
+    /// Cross-validation folds (documents assigned by a hash of their id).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Longest candidate phrase, in words.
+    #[arg(long, default_value_t = 3)]
+    pub max_words: usize,
+    /// L2 weight of the logistic regression.
+    #[arg(long, default_value_t = 1.0)]
+    pub alpha: f64,
+    /// Share of non-lead sentences the light filter drops.
+    #[arg(long, default_value_t = 0.2)]
+    pub filter_drop: f64,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -1410,18 +1429,25 @@ fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
 
 fn keyphrase_cmd(ctx: &Ctx, a: KeyphraseArgs) -> Result<i32> {
     let docs = kp_import::load_keyphrase(&a.docs, &a.keys)?;
-    let Some(pred_dir) = &a.pred else {
-        bail!("no predictions: pass --pred DIR (<id>.key files, best phrase first); the key-phrase extractor arrives with issue 9");
+    let (preds, system, config) = match &a.pred {
+        Some(pred_dir) => {
+            let mut preds = Vec::with_capacity(docs.len());
+            for d in &docs {
+                let p = pred_dir.join(format!("{}.key", d.id));
+                preds.push(if p.is_file() {
+                    kp_import::read_key_file(&p)?
+                } else {
+                    Vec::new()
+                });
+            }
+            (
+                preds,
+                format!("predictions:{}", pred_dir.display()),
+                serde_json::json!({}),
+            )
+        }
+        None => keyphrase_cross_validate(&docs, &a)?,
     };
-    let mut preds = Vec::with_capacity(docs.len());
-    for d in &docs {
-        let p = pred_dir.join(format!("{}.key", d.id));
-        preds.push(if p.is_file() {
-            kp_import::read_key_file(&p)?
-        } else {
-            Vec::new()
-        });
-    }
     let mut ks = vec![5, 10, 15, a.k];
     ks.sort_unstable();
     ks.dedup();
@@ -1435,11 +1461,11 @@ fn keyphrase_cmd(ctx: &Ctx, a: KeyphraseArgs) -> Result<i32> {
         ..run_record(
             &name,
             "keyphrase",
-            format!("predictions:{}", pred_dir.display()),
-            serde_json::json!({"ks": ks}),
+            system.clone(),
+            serde_json::json!({"ks": ks, "extractor": config}),
         )
     })?;
-    let mut out = serde_json::json!({"run_id": id, "dataset": name, "docs": res.docs});
+    let mut out = serde_json::json!({"run_id": id, "dataset": name, "docs": res.docs, "system": system, "config": config});
     for (k, v) in &res.macro_avg {
         out[k] = serde_json::json!(v);
     }
@@ -1455,6 +1481,67 @@ fn keyphrase_cmd(ctx: &Ctx, a: KeyphraseArgs) -> Result<i32> {
         ],
     );
     Ok(exit::OK)
+}
+
+/// Quarry's extractor by k-fold cross-validation: every document is ranked by a model trained
+/// on the other folds. Returns the predictions (best first, 50 per document), the system name
+/// and its settings.
+fn keyphrase_cross_validate(
+    docs: &[quarry_eval::types::KeyphraseDoc],
+    a: &KeyphraseArgs,
+) -> Result<(Vec<Vec<String>>, String, serde_json::Value)> {
+    use quarry_keyphrase::{model::TrainOptions, ExtractOptions, Extractor, TrainDoc};
+    if a.folds < 2 {
+        bail!("--folds must be at least 2 (got {})", a.folds);
+    }
+    let opts = ExtractOptions {
+        max_words: a.max_words.max(1),
+        coref: a.coref == "on",
+        filter: a.filter == "on",
+        filter_drop: a.filter_drop,
+    };
+    let train_opts = TrainOptions {
+        alpha: a.alpha,
+        ..TrainOptions::default()
+    };
+    let fold_of: Vec<usize> = docs
+        .iter()
+        .map(|d| quarry_eval::split::fold(&d.id, a.folds))
+        .collect();
+    let mut preds = vec![Vec::new(); docs.len()];
+    let bar = indicatif::ProgressBar::new(a.folds as u64);
+    for f in 0..a.folds {
+        let train: Vec<TrainDoc<'_>> = docs
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, &k)| k != f)
+            .map(|(d, _)| TrainDoc {
+                text: &d.text,
+                gold: &d.gold,
+            })
+            .collect();
+        let ranker = quarry_keyphrase::train(&train, &opts, &train_opts)?;
+        let ex = Extractor::new(ranker);
+        for (i, d) in docs.iter().enumerate() {
+            if fold_of[i] == f {
+                preds[i] = ex
+                    .extract(&d.text, 50)
+                    .into_iter()
+                    .map(|k| k.phrase)
+                    .collect();
+            }
+        }
+        tracing::info!(fold = f, "key-phrase fold done");
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let system = format!(
+        "keyphrase-lr{}{}",
+        if opts.coref { "+coref" } else { "" },
+        if opts.filter { "+filter" } else { "" }
+    );
+    let config = serde_json::json!({"folds": a.folds, "options": opts, "train": train_opts});
+    Ok((preds, system, config))
 }
 
 fn report_cmd(ctx: &Ctx, a: ReportArgs) -> Result<i32> {

@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod eval_cmd;
 mod exit;
+mod keyphrase_cmd;
 mod link_cmd;
 
 use clap::Parser;

@@ -18,58 +18,13 @@
 
 use super::{cut_name, f1, normalize_ks, ratio};
 use crate::types::{KeyphraseDoc, PerQuery};
-use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 /// Cutoffs used when a caller has no preference.
 pub const DEFAULT_KS: [usize; 3] = [5, 10, 15];
 
-/// Normalizes phrases for matching: lowercase, trim surrounding punctuation, collapse
-/// whitespace, stem each word (Snowball English).
-pub struct PhraseNormalizer {
-    stemmer: Stemmer,
-}
-
-impl std::fmt::Debug for PhraseNormalizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PhraseNormalizer(english)")
-    }
-}
-
-impl Default for PhraseNormalizer {
-    fn default() -> Self {
-        PhraseNormalizer::new()
-    }
-}
-
-impl PhraseNormalizer {
-    /// A normalizer with the Snowball English stemmer.
-    pub fn new() -> Self {
-        PhraseNormalizer {
-            stemmer: Stemmer::create(Algorithm::English),
-        }
-    }
-
-    /// The normalized form of `phrase` (empty when nothing alphanumeric is left).
-    pub fn normalize(&self, phrase: &str) -> String {
-        let lower = phrase.to_lowercase();
-        let trimmed = lower.trim_matches(|c: char| !c.is_alphanumeric());
-        let mut out = String::with_capacity(trimmed.len());
-        for word in trimmed.split_whitespace() {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(&self.stemmer.stem(word));
-        }
-        out
-    }
-}
-
-/// Normalizes one phrase with a fresh [`PhraseNormalizer`].
-pub fn normalize_phrase(phrase: &str) -> String {
-    PhraseNormalizer::new().normalize(phrase)
-}
+pub use quarry_core::phrase::{normalize_phrase, PhraseNormalizer};
 
 /// Matches predictions against gold: returns, for each distinct normalized prediction in rank
 /// order, whether it is a gold phrase, and the number of distinct normalized gold phrases.

@@ -21,6 +21,7 @@ pub mod jsonl;
 pub mod lang;
 pub mod matcher;
 pub mod offsets;
+pub mod phrase;
 pub mod shared_data;
 pub mod stage;
 

@@ -1,0 +1,129 @@
+//! `quarry keyphrases`: key phrases of a text from stdin, and `quarry keyphrases train`.
+
+use crate::cli::Ctx;
+use crate::exit;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use quarry_keyphrase::model::{Ranker, TrainOptions};
+use quarry_keyphrase::{ExtractOptions, Extractor, TrainDoc};
+use std::io::Read;
+use std::path::PathBuf;
+
+/// Arguments of `quarry keyphrases`.
+#[derive(Args, Debug)]
+pub struct KeyphrasesArgs {
+    #[command(subcommand)]
+    pub command: Option<KeyphrasesCommand>,
+    /// Trained model (a JSON file written by `quarry keyphrases train`).
+    #[arg(long, env = "QUARRY_KEYPHRASE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Number of key phrases.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+}
+
+/// Subcommands of `quarry keyphrases`.
+#[derive(Subcommand, Debug)]
+pub enum KeyphrasesCommand {
+    /// Train a ranker on a key-phrase data set (`<id>.txt` documents, `<id>.key` gold files).
+    Train {
+        /// Directory of documents.
+        #[arg(long)]
+        docs: PathBuf,
+        /// Directory of gold key files.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Where to write the model (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Co-reference normalization before counting.
+        #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+        coref: String,
+        /// Light filtering of peripheral sentences.
+        #[arg(long, value_parser = ["on", "off"], default_value = "off")]
+        filter: String,
+        /// Longest candidate, in words.
+        #[arg(long, default_value_t = 3)]
+        max_words: usize,
+        /// L2 weight of the logistic regression.
+        #[arg(long, default_value_t = 1.0)]
+        alpha: f64,
+    },
+}
+
+/// Runs `quarry keyphrases`.
+pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
+    if let Some(KeyphrasesCommand::Train {
+        docs,
+        keys,
+        out,
+        coref,
+        filter,
+        max_words,
+        alpha,
+    }) = a.command
+    {
+        let data = quarry_eval::import::keyphrase::load_keyphrase(&docs, &keys)?;
+        let train: Vec<TrainDoc<'_>> = data
+            .iter()
+            .map(|d| TrainDoc {
+                text: &d.text,
+                gold: &d.gold,
+            })
+            .collect();
+        let opts = ExtractOptions {
+            max_words: max_words.max(1),
+            coref: coref == "on",
+            filter: filter == "on",
+            ..ExtractOptions::default()
+        };
+        let ranker = quarry_keyphrase::train(
+            &train,
+            &opts,
+            &TrainOptions {
+                alpha,
+                ..TrainOptions::default()
+            },
+        )?;
+        ranker.save(&out)?;
+        if ctx.json {
+            println!(
+                "{}",
+                serde_json::json!({"model": out, "docs": data.len(), "weights": ranker.weights_by_size()})
+            );
+        } else if !ctx.quiet {
+            eprintln!("trained on {} documents -> {}", data.len(), out.display());
+            for (f, w) in ranker.weights_by_size() {
+                println!("{f}\t{w:+.4}");
+            }
+        }
+        return Ok(exit::OK);
+    }
+    let Some(model) = a.model else {
+        bail!("no key-phrase model: pass --model FILE (or set QUARRY_KEYPHRASE_MODEL); train one with `quarry keyphrases train --docs DIR/docsutf8 --keys DIR/keys --out FILE`");
+    };
+    let ex = Extractor::new(Ranker::load(&model)?);
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading stdin")?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "error: stdin is not UTF-8 (first bad byte at offset {}); nothing extracted",
+                e.utf8_error().valid_up_to()
+            );
+            return Ok(exit::INPUT);
+        }
+    };
+    let phrases = ex.extract(&text, a.k);
+    if ctx.json {
+        println!("{}", serde_json::json!({"keyphrases": phrases}));
+    } else {
+        for (i, p) in phrases.iter().enumerate() {
+            println!("{}\t{:.4}\t{}", i + 1, p.score, p.phrase);
+        }
+    }
+    Ok(exit::OK)
+}
