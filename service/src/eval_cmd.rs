@@ -220,6 +220,18 @@ pub struct KeyphraseArgs {
     /// L2 weight of the logistic regression.
     #[arg(long, default_value_t = 1.0)]
     pub alpha: f64,
+    /// Ranker: gbdt (gradient-boosted trees) or logistic.
+    #[arg(long, default_value = "gbdt")]
+    pub learner: quarry_keyphrase::model::Learner,
+    /// Boosting rounds.
+    #[arg(long, default_value_t = 300)]
+    pub trees: usize,
+    /// Tree depth.
+    #[arg(long, default_value_t = 5)]
+    pub depth: usize,
+    /// Write the extractor's predictions here (`<id>.key`, best first), readable by `--pred`.
+    #[arg(long)]
+    pub save_pred: Option<PathBuf>,
     /// Share of non-lead sentences the light filter drops.
     #[arg(long, default_value_t = 0.2)]
     pub filter_drop: f64,
@@ -1448,6 +1460,15 @@ fn keyphrase_cmd(ctx: &Ctx, a: KeyphraseArgs) -> Result<i32> {
         }
         None => keyphrase_cross_validate(&docs, &a)?,
     };
+    if let Some(dir) = &a.save_pred {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (d, p) in docs.iter().zip(&preds) {
+            let mut body = p.join("\n");
+            body.push('\n');
+            std::fs::write(dir.join(format!("{}.key", d.id)), body)
+                .with_context(|| format!("writing predictions to {}", dir.display()))?;
+        }
+    }
     let mut ks = vec![5, 10, 15, a.k];
     ks.sort_unstable();
     ks.dedup();
@@ -1501,7 +1522,10 @@ fn keyphrase_cross_validate(
         filter_drop: a.filter_drop,
     };
     let train_opts = TrainOptions {
+        learner: a.learner,
         alpha: a.alpha,
+        trees: a.trees,
+        max_depth: a.depth,
         ..TrainOptions::default()
     };
     let fold_of: Vec<usize> = docs
@@ -1536,7 +1560,11 @@ fn keyphrase_cross_validate(
     }
     bar.finish_and_clear();
     let system = format!(
-        "keyphrase-lr{}{}",
+        "keyphrase-{}{}{}",
+        match a.learner {
+            quarry_keyphrase::model::Learner::Gbdt => "gbdt",
+            quarry_keyphrase::model::Learner::Logistic => "lr",
+        },
         if opts.coref { "+coref" } else { "" },
         if opts.filter { "+filter" } else { "" }
     );

@@ -89,11 +89,11 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
         if ctx.json {
             println!(
                 "{}",
-                serde_json::json!({"model": out, "docs": data.len(), "weights": ranker.weights_by_size()})
+                serde_json::json!({"model": out, "docs": data.len(), "weights": ranker.importance()})
             );
         } else if !ctx.quiet {
             eprintln!("trained on {} documents -> {}", data.len(), out.display());
-            for (f, w) in ranker.weights_by_size() {
+            for (f, w) in ranker.importance() {
                 println!("{f}\t{w:+.4}");
             }
         }

@@ -210,10 +210,12 @@ impl Extractor {
             leave_out: None,
         };
         let rows = features(&p.candidates, &self.ranker.stats, &ctx);
-        let mut scored: Vec<(f64, usize)> = rows
-            .iter()
+        let mut scored: Vec<(f64, usize)> = self
+            .ranker
+            .score_rows(&rows)
+            .into_iter()
             .enumerate()
-            .map(|(i, r)| (self.ranker.score(r), i))
+            .map(|(i, s)| (s, i))
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         if k > 0 {
