@@ -206,10 +206,12 @@ pub struct KeyphraseArgs {
     #[arg(long, default_value_t = 10)]
     pub k: usize,
     /// Co-reference normalization before counting (own extractor only).
-    #[arg(long, value_parser = ["on", "off"], default_value = "on")]
-    pub coref: String,
+    /// off, pool (every written form of an entity counts all its mentions; "on" means pool) or
+    /// rewrite (mentions rewritten to the canonical form first).
+    #[arg(long, default_value = "pool")]
+    pub coref: quarry_keyphrase::CorefMode,
     /// Light filtering of peripheral sentences (own extractor only).
-    #[arg(long, value_parser = ["on", "off"], default_value = "off")]
+    #[arg(long, value_parser = ["on", "off"], default_value = "on")]
     pub filter: String,
     /// Cross-validation folds (documents assigned by a hash of their id).
     #[arg(long, default_value_t = 5)]
@@ -1517,7 +1519,7 @@ fn keyphrase_cross_validate(
     }
     let opts = ExtractOptions {
         max_words: a.max_words.max(1),
-        coref: a.coref == "on",
+        coref: a.coref,
         filter: a.filter == "on",
         filter_drop: a.filter_drop,
     };
@@ -1565,7 +1567,11 @@ fn keyphrase_cross_validate(
             quarry_keyphrase::model::Learner::Gbdt => "gbdt",
             quarry_keyphrase::model::Learner::Logistic => "lr",
         },
-        if opts.coref { "+coref" } else { "" },
+        match opts.coref {
+            quarry_keyphrase::CorefMode::Off => "",
+            quarry_keyphrase::CorefMode::Pool => "+coref",
+            quarry_keyphrase::CorefMode::Rewrite => "+coref-rewrite",
+        },
         if opts.filter { "+filter" } else { "" }
     );
     let config = serde_json::json!({"folds": a.folds, "options": opts, "train": train_opts});

@@ -37,10 +37,10 @@ pub enum KeyphrasesCommand {
         #[arg(long)]
         out: PathBuf,
         /// Co-reference normalization before counting.
-        #[arg(long, value_parser = ["on", "off"], default_value = "on")]
-        coref: String,
+        #[arg(long, default_value = "pool")]
+        coref: quarry_keyphrase::CorefMode,
         /// Light filtering of peripheral sentences.
-        #[arg(long, value_parser = ["on", "off"], default_value = "off")]
+        #[arg(long, value_parser = ["on", "off"], default_value = "on")]
         filter: String,
         /// Longest candidate, in words.
         #[arg(long, default_value_t = 3)]
@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
             .collect();
         let opts = ExtractOptions {
             max_words: max_words.max(1),
-            coref: coref == "on",
+            coref,
             filter: filter == "on",
             ..ExtractOptions::default()
         };

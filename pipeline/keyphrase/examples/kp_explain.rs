@@ -18,7 +18,8 @@ fn main() {
     let k: usize = args.next().map(|s| s.parse().expect("K")).unwrap_or(15);
     let docs = quarry_eval::import::keyphrase::load_keyphrase_dir(&dir).expect("dataset");
     let opts = ExtractOptions {
-        coref: false,
+        coref: quarry_keyphrase::CorefMode::Off,
+        filter: false,
         ..ExtractOptions::default()
     };
     let rest: Vec<TrainDoc<'_>> = docs
@@ -36,13 +37,14 @@ fn main() {
     let chars: Vec<char> = doc.text.chars().collect();
     let a = quarry_keyphrase::text::analyze(&doc.text);
     let cands = quarry_keyphrase::candidates::candidates(&chars, &a, opts.max_words, &n, &|_| true);
-    let ents = Default::default();
+    let ents: rustc_hash::FxHashMap<String, usize> = Default::default();
     let rows = features(
         &cands,
         &ranker.stats,
         &DocContext {
             analyzed: &a,
             entities: &ents,
+            pooled: &ents,
             leave_out: None,
         },
     );

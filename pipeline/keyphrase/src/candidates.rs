@@ -35,6 +35,8 @@ pub struct Candidate {
     pub surface: String,
     /// Words in the phrase.
     pub words: usize,
+    /// Normalized form of each word that is not a stop word (their unigram keys).
+    pub word_keys: Vec<String>,
     /// Occurrences in text order.
     pub occurrences: Vec<Occurrence>,
 }
@@ -84,10 +86,17 @@ pub fn candidates(
             let next = out.len();
             let slot = *index.entry(key.clone()).or_insert(next);
             if slot == next {
+                let word_keys = words[i..=j]
+                    .iter()
+                    .filter(|w| !w.stop)
+                    .map(|w| normalizer.normalize(&w.text))
+                    .filter(|k| !k.is_empty())
+                    .collect();
                 out.push(Candidate {
                     key,
                     surface: String::new(),
                     words: n,
+                    word_keys,
                     occurrences: Vec::new(),
                 });
                 spellings.push(FxHashMap::default());

@@ -29,6 +29,13 @@ pub const FEATURES: &[&str] = &[
     "signal",
     "first_pos_sqrt",
     "log_tf_x_capitalized",
+    "word_kp_mean",
+    "word_kp_min",
+    "lowercase",
+    "suffix_ly_ing_ed",
+    "tf_rank",
+    "log_doc_chars",
+    "df_share",
 ];
 
 /// Words that mark a sentence as carrying the story (reporting and emphasis verbs, lead
@@ -93,6 +100,9 @@ pub struct DocContext<'a> {
     /// Keys of words/phrases that are entity mentions (co-reference clusters), with the
     /// number of mentions of their entity.
     pub entities: &'a FxHashMap<String, usize>,
+    /// Pooled mention counts of entity forms (co-reference normalization): a candidate's
+    /// frequency is at least its entity's number of mentions.
+    pub pooled: &'a FxHashMap<String, usize>,
     /// When the document is itself one of the documents counted in the statistics (training),
     /// its own contribution: (its keys, its gold keys), subtracted so that training features
     /// look like those of an unseen document.
@@ -125,24 +135,43 @@ pub fn features(
         .map(|(i, _)| i)
         .collect();
     let n_docs = stats.docs as f64;
+    // (df, gold) of a key, without this document's own contribution when it is a training one
+    let counts = |key: &str| -> (u32, u32) {
+        let (mut df, mut gold) = (
+            stats.df.get(key).copied().unwrap_or(0),
+            stats.gold.get(key).copied().unwrap_or(0),
+        );
+        if let Some((keys, gold_keys)) = ctx.leave_out {
+            if keys.contains(key) {
+                df = df.saturating_sub(1);
+            }
+            if gold_keys.contains(key) {
+                gold = gold.saturating_sub(1);
+            }
+        }
+        (df, gold)
+    };
+    let tf_of = |c: &Candidate| {
+        c.occurrences
+            .len()
+            .max(ctx.pooled.get(&c.key).copied().unwrap_or(0))
+    };
+    let mut tfs: Vec<usize> = cands.iter().map(tf_of).collect();
+    tfs.sort_unstable_by(|a, b| b.cmp(a));
+    let tf_rank = |tf: usize| tfs.partition_point(|&t| t > tf) as f64 / tfs.len().max(1) as f64;
     cands
         .iter()
         .map(|c| {
-            let tf = c.occurrences.len() as f64;
-            let (mut df, mut gold) = (
-                stats.df.get(&c.key).copied().unwrap_or(0),
-                stats.gold.get(&c.key).copied().unwrap_or(0),
-            );
-            let mut docs = n_docs;
-            if let Some((keys, gold_keys)) = ctx.leave_out {
-                docs -= 1.0;
-                if keys.contains(&c.key) {
-                    df = df.saturating_sub(1);
-                }
-                if gold_keys.contains(&c.key) {
-                    gold = gold.saturating_sub(1);
-                }
-            }
+            let tf = c
+                .occurrences
+                .len()
+                .max(ctx.pooled.get(&c.key).copied().unwrap_or(0)) as f64;
+            let (df, gold) = counts(&c.key);
+            let docs = if ctx.leave_out.is_some() {
+                n_docs - 1.0
+            } else {
+                n_docs
+            };
             let idf = ((docs + 1.0) / (df as f64 + 1.0)).ln();
             let first = c.occurrences.first().map(|o| o.start).unwrap_or(0) as f64 / chars;
             let last = c.occurrences.last().map(|o| o.start).unwrap_or(0) as f64 / chars;
@@ -155,7 +184,7 @@ pub fn features(
                         && !(o.words == 1 && ws[0].sentence_initial)
                 })
                 .count() as f64
-                / tf;
+                / c.occurrences.len() as f64;
             let all_caps = a.words[c.occurrences[0].first_word].all_caps() && c.words == 1;
             let in_title = c.occurrences.iter().any(|o| o.start < a.first_line_end);
             let in_lead = c.occurrences.iter().any(|o| lead.contains(&o.sentence));
@@ -172,8 +201,26 @@ pub fn features(
                 .iter()
                 .filter(|o| signal_sentence.get(o.sentence).copied().unwrap_or(false))
                 .count() as f64
-                / tf;
+                / c.occurrences.len() as f64;
             let log_tf = (1.0 + tf).ln();
+            let word_kp: Vec<f64> = c
+                .word_keys
+                .iter()
+                .map(|k| {
+                    let (d, g) = counts(k);
+                    g as f64 / (d as f64 + 1.0)
+                })
+                .collect();
+            let wk_mean = if word_kp.is_empty() {
+                0.0
+            } else {
+                word_kp.iter().sum::<f64>() / word_kp.len() as f64
+            };
+            let wk_min = word_kp.iter().copied().fold(f64::INFINITY, f64::min);
+            let wk_min = if wk_min.is_finite() { wk_min } else { 0.0 };
+            let lowercase = c.surface.chars().all(|ch| !ch.is_uppercase());
+            let last_word = c.surface.rsplit(' ').next().unwrap_or("").to_lowercase();
+            let verbish = ["ly", "ing", "ed"].iter().any(|s| last_word.ends_with(s));
             vec![
                 log_tf,
                 idf,
@@ -195,6 +242,13 @@ pub fn features(
                 signal,
                 first.sqrt(),
                 log_tf * cap,
+                wk_mean,
+                wk_min,
+                f64::from(u8::from(lowercase)),
+                f64::from(u8::from(verbish)),
+                tf_rank(tf_of(c)),
+                (1.0 + chars).ln(),
+                df as f64 / docs.max(1.0),
             ]
         })
         .collect()
@@ -228,6 +282,7 @@ mod tests {
         let ctx = DocContext {
             analyzed: &a,
             entities: &ents,
+            pooled: &ents,
             leave_out: None,
         };
         let f = features(&c, &stats, &ctx);
@@ -244,6 +299,7 @@ mod tests {
         let ctx = DocContext {
             analyzed: &a,
             entities: &ents,
+            pooled: &ents,
             leave_out: Some((&keys, &own_gold)),
         };
         let f2 = features(&c, &stats, &ctx);

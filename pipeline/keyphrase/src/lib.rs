@@ -45,7 +45,7 @@ pub struct ExtractOptions {
     /// Longest candidate, in words.
     pub max_words: usize,
     /// Co-reference normalization before counting.
-    pub coref: bool,
+    pub coref: CorefMode,
     /// Light filtering of peripheral sentences.
     pub filter: bool,
     /// Share of the non-lead sentences the filter drops (the least central ones).
@@ -56,9 +56,37 @@ impl Default for ExtractOptions {
     fn default() -> Self {
         ExtractOptions {
             max_words: 3,
-            coref: true,
-            filter: false,
+            coref: CorefMode::Pool,
+            filter: true,
             filter_drop: 0.2,
+        }
+    }
+}
+
+/// How co-reference normalization feeds the counts.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CorefMode {
+    /// No co-reference normalization.
+    Off,
+    /// Every written form of an entity counts all the entity's mentions ("Obama" and "Barack
+    /// Obama" both get the pooled count); the text is not rewritten.
+    Pool,
+    /// Mentions are rewritten to the canonical form before candidates are read (counts pool
+    /// on the canonical form and its words).
+    Rewrite,
+}
+
+impl std::str::FromStr for CorefMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(CorefMode::Off),
+            "on" | "pool" => Ok(CorefMode::Pool),
+            "rewrite" => Ok(CorefMode::Rewrite),
+            other => Err(format!(
+                "unknown co-reference mode {other:?} (off, pool, rewrite)"
+            )),
         }
     }
 }
@@ -92,26 +120,33 @@ struct Prepared {
     analyzed: text::Analyzed,
     candidates: Vec<Candidate>,
     entities: FxHashMap<String, usize>,
+    pooled: FxHashMap<String, usize>,
 }
 
 fn prepare(text: &str, opts: &ExtractOptions, normalizer: &PhraseNormalizer) -> Prepared {
     let resolution = quarry_coref::resolve_english(text);
+    // entity-ness: every mention name's key, with the size of its entity
     let mut entities: FxHashMap<String, usize> = FxHashMap::default();
+    // pooled counts: every written form of a multi-mention entity counts all its mentions
+    let mut pooled: FxHashMap<String, usize> = FxHashMap::default();
     for c in &resolution.clusters {
         let n = c.mentions.len();
-        if opts.coref {
-            let k = normalizer.normalize(&c.canonical);
-            let e = entities.entry(k).or_default();
+        for name in c
+            .mentions
+            .iter()
+            .map(|m| m.name.as_str())
+            .chain([c.canonical.as_str()])
+        {
+            let k = normalizer.normalize(name);
+            let e = entities.entry(k.clone()).or_default();
             *e = (*e).max(n);
-        } else {
-            for m in &c.mentions {
-                let k = normalizer.normalize(&m.text);
-                let e = entities.entry(k).or_default();
-                *e = (*e).max(1);
+            if n > 1 && opts.coref != CorefMode::Off {
+                let p = pooled.entry(k).or_default();
+                *p = (*p).max(n);
             }
         }
     }
-    let normalized = if opts.coref {
+    let normalized = if opts.coref == CorefMode::Rewrite {
         resolution.normalized
     } else {
         NormalizedText::identity(text)
@@ -129,6 +164,7 @@ fn prepare(text: &str, opts: &ExtractOptions, normalizer: &PhraseNormalizer) -> 
         analyzed,
         candidates: cands,
         entities,
+        pooled,
     }
 }
 
@@ -159,6 +195,7 @@ pub fn train(
         let ctx = DocContext {
             analyzed: &p.analyzed,
             entities: &p.entities,
+            pooled: &p.pooled,
             leave_out: Some((keys, gold)),
         };
         for (c, f) in p
@@ -207,6 +244,7 @@ impl Extractor {
         let ctx = DocContext {
             analyzed: &p.analyzed,
             entities: &p.entities,
+            pooled: &p.pooled,
             leave_out: None,
         };
         let rows = features(&p.candidates, &self.ranker.stats, &ctx);
