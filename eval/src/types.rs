@@ -85,6 +85,34 @@ pub struct KeyphraseDoc {
     pub gold: Vec<String>,
 }
 
+/// A gold entity of a co-reference document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoldCluster {
+    /// The cluster's key in its source file.
+    pub key: String,
+    /// Entity type (PERSON, ORG, ANATOMY, ...).
+    pub kind: String,
+    /// The canonical form.
+    pub canonical: String,
+    /// Mentions, character spans of the text.
+    pub mentions: Vec<quarry_core::document::Span>,
+}
+
+/// A co-reference document with its gold entities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorefDoc {
+    /// Document id.
+    pub id: String,
+    /// Language code (`en`, `zh`).
+    pub lang: String,
+    /// Category (news section or note kind).
+    pub category: String,
+    /// Text.
+    pub text: String,
+    /// Gold entities, singletons included.
+    pub clusters: Vec<GoldCluster>,
+}
+
 /// A text-normalization case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TnCase {

@@ -45,6 +45,10 @@ pub enum EvalCommand {
         after_help = "Example: quarry eval keyphrase --docs DIR/docsutf8 --keys DIR/keys --pred PRED_DIR"
     )]
     Keyphrase(KeyphraseArgs),
+    /// Co-reference (alias) clusters: B-cubed P/R/F1 over the gold mentions, and mention
+    /// detection P/R/F1, per language and overall.
+    #[command(after_help = "Example: quarry eval coref --gold data/coref/test.jsonl --json")]
+    Coref(CorefArgs),
     /// Compare stored runs: deltas, paired significance tests, optional HTML report.
     #[command(after_help = "Example: quarry eval report --runs 3,5 --html report.html")]
     Report(ReportArgs),
@@ -242,6 +246,21 @@ pub struct KeyphraseArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CorefArgs {
+    /// Gold file (`data/coref/*.jsonl`, see data/coref/GUIDELINES.md).
+    #[arg(long)]
+    pub gold: PathBuf,
+    /// rules (alias rules; forests for Chinese) or exact (baseline: identical names only).
+    #[arg(long, value_parser = ["rules", "exact"], default_value = "rules")]
+    pub system: String,
+    /// DAHSF forest for Chinese documents (default: the bundled radiology forest).
+    #[arg(long)]
+    pub forest: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Run ids to compare (the first is the baseline); default: every run.
     #[arg(long, value_delimiter = ',')]
@@ -312,6 +331,7 @@ pub fn run(ctx: &Ctx, cmd: EvalCommand) -> Result<i32> {
         EvalCommand::Link(a) => link_cmd(ctx, a),
         EvalCommand::Tn(a) => tn_cmd(ctx, a),
         EvalCommand::Keyphrase(a) => keyphrase_cmd(ctx, a),
+        EvalCommand::Coref(a) => coref_cmd(ctx, a),
         EvalCommand::Report(a) => report_cmd(ctx, a),
     }
 }
@@ -1438,6 +1458,118 @@ fn tn_cmd(ctx: &Ctx, a: TnArgs) -> Result<i32> {
         "accuracy": metrics["accuracy"], "per_category": per_cat.iter().map(|(c, (ok, n))| (c.clone(), serde_json::json!({"correct": ok, "cases": n, "accuracy": *ok as f64 / *n as f64}))).collect::<serde_json::Map<_, _>>(),
     });
     print_metrics(ctx, &out, &["accuracy"]);
+    Ok(exit::OK)
+}
+
+fn coref_cmd(ctx: &Ctx, a: CorefArgs) -> Result<i32> {
+    use quarry_eval::metrics::coref::{score_document, CorefCounts};
+    let docs = quarry_eval::import::coref::load_coref(&a.gold)?;
+    if docs.is_empty() {
+        bail!("no documents in {}", a.gold.display());
+    }
+    let forest_dir = a
+        .forest
+        .clone()
+        .unwrap_or_else(|| quarry_normalize::dahsf::bundled_forest_root().join("radiology"));
+    let engine = if docs.iter().any(|d| d.lang == "zh") {
+        Some(quarry_normalize::dahsf::Engine::new(
+            quarry_normalize::dahsf::Forest::load_dir(&forest_dir)
+                .with_context(|| format!("loading the forest {}", forest_dir.display()))?,
+        ))
+    } else {
+        None
+    };
+    let exact = a.system == "exact";
+    let started = Instant::now();
+    let mut by_lang: BTreeMap<String, CorefCounts> = BTreeMap::new();
+    let mut total = CorefCounts::default();
+    let mut per_query = PerQuery::new();
+    for d in &docs {
+        let clusters = match (d.lang.as_str(), &engine) {
+            ("zh", Some(engine)) => {
+                let r = quarry_coref::chinese::resolve_with_forest(
+                    &d.text,
+                    engine,
+                    quarry_coref::chinese::DEFAULT_LABELS,
+                );
+                if exact {
+                    quarry_coref::cluster_exact(
+                        r.clusters.into_iter().flat_map(|c| c.mentions).collect(),
+                    )
+                } else {
+                    r.clusters
+                }
+            }
+            ("en", _) => {
+                let analyzed = quarry_coref::text::analyze(&d.text);
+                let mentions = quarry_coref::detect(&d.text, &analyzed);
+                if exact {
+                    quarry_coref::cluster_exact(mentions)
+                } else {
+                    quarry_coref::cluster(mentions)
+                }
+            }
+            (other, _) => bail!("{}: language {other:?} is not supported (en, zh)", d.id),
+        };
+        let system: Vec<Vec<quarry_core::document::Span>> = clusters
+            .iter()
+            .map(|c| {
+                c.mentions
+                    .iter()
+                    .map(|m| quarry_core::document::Span::new(m.start, m.end))
+                    .collect()
+            })
+            .collect();
+        let gold: Vec<Vec<quarry_core::document::Span>> =
+            d.clusters.iter().map(|c| c.mentions.clone()).collect();
+        let c = score_document(&gold, &system);
+        per_query.insert(
+            d.id.clone(),
+            c.metrics()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        );
+        by_lang.entry(d.lang.clone()).or_default().add(&c);
+        total.add(&c);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut metrics: BTreeMap<String, f64> = total
+        .metrics()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    for (lang, c) in &by_lang {
+        for (k, v) in c.metrics() {
+            metrics.insert(format!("{k}/{lang}"), v);
+        }
+    }
+    let name = dataset_name(&a.gold, "");
+    let system = format!("coref-{}", a.system);
+    let mut store = open_store(ctx, &a.store)?;
+    let id = store.save_run(&RunRecord {
+        timings: serde_json::json!({"seconds": seconds, "docs_per_s": docs.len() as f64 / seconds.max(1e-9)}),
+        metrics: metrics.clone(),
+        per_query,
+        ..run_record(&name, "coref", system.clone(), serde_json::json!({"forest": forest_dir}))
+    })?;
+    let mut out = serde_json::json!({"run_id": id, "dataset": name, "system": system, "docs": docs.len(),
+        "gold_mentions": total.gold_mentions, "system_mentions": total.system_mentions});
+    for (k, v) in &metrics {
+        out[k] = serde_json::json!(v);
+    }
+    print_metrics(
+        ctx,
+        &out,
+        &[
+            "b3_p",
+            "b3_r",
+            "b3_f1",
+            "mention_f1",
+            "b3_f1/en",
+            "b3_f1/zh",
+        ],
+    );
     Ok(exit::OK)
 }
 

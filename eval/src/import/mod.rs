@@ -14,6 +14,7 @@
 pub mod beir;
 pub mod bio;
 pub mod cblue;
+pub mod coref;
 pub mod keyphrase;
 pub mod linking;
 pub mod tn;

@@ -13,6 +13,7 @@
 //! the shared fixtures in `eval/tests/fixtures/`; see `eval/tests/metrics_crosscheck.rs` and
 //! `eval/scripts/crosscheck.py`.
 
+pub mod coref;
 pub mod ir;
 pub mod keyphrase;
 pub mod linking;

@@ -15,12 +15,16 @@
 //! 3. **Canonical form**: the entity's most complete name (most words; the first on ties).
 //! 4. **Rewrite**: every mention's name is replaced by the canonical form in a
 //!    [`NormalizedText`] whose offset map leads back to the original characters.
+//!
+//! Chinese ([`chinese::resolve_with_forest`]): the DAHSF forests' synonym classes name the
+//! entity (`右肝叶` and `肝右叶` are both `肝右叶`).
 
+pub mod chinese;
 pub mod mentions;
 pub mod stopwords;
 pub mod text;
 
-pub use mentions::{cluster, detect, Mention};
+pub use mentions::{cluster, cluster_exact, detect, Mention};
 use quarry_core::document::Span;
 use quarry_core::offsets::{NormalizedText, NormalizedTextBuilder};
 use serde::Serialize;

@@ -269,6 +269,25 @@ fn is_acronym(name: &str) -> bool {
         && letters.iter().all(|c| c.is_uppercase())
 }
 
+/// The baseline: mentions cluster only when their names are the same (case-insensitive).
+pub fn cluster_exact(mentions: Vec<Mention>) -> Vec<Cluster> {
+    let mut index: FxHashMap<String, usize> = FxHashMap::default();
+    let mut out: Vec<Cluster> = Vec::new();
+    for m in mentions {
+        let key = m.name.to_lowercase();
+        let next = out.len();
+        let slot = *index.entry(key).or_insert(next);
+        if slot == next {
+            out.push(Cluster {
+                canonical: m.name.clone(),
+                mentions: Vec::new(),
+            });
+        }
+        out[slot].mentions.push(m);
+    }
+    out
+}
+
 /// Groups mentions into entities (see the crate docs for the rules).
 pub fn cluster(mentions: Vec<Mention>) -> Vec<Cluster> {
     struct Entity {
