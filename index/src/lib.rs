@@ -31,7 +31,7 @@ pub use search::{Hit, SearchMode};
 
 /// Version of the index schema and analyzers; bump it when either changes, so caches keyed
 /// by it (evaluation indexes) are rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -104,11 +104,18 @@ pub struct Fields {
     /// Linked concepts (`<terminology>:<concept id>`, raw terms, one per linked concept):
     /// the facet that search filters and counts by ([`CONCEPT_KIND`] annotations).
     pub concept: Field,
+    /// Key phrases (lowercase phrase, raw terms, one per key phrase): the facet that search
+    /// filters and counts by ([`KEYPHRASE_KIND`] annotations).
+    pub keyphrase: Field,
 }
 
 /// The annotation kind whose concepts the index keeps as the `concept` facet (written by
 /// the `link` stage, source `link:<terminology>`).
 pub const CONCEPT_KIND: &str = "concept";
+
+/// The annotation kind whose labels the index keeps as the `keyphrase` facet (written by the
+/// `keyphrase` stage).
+pub const KEYPHRASE_KIND: &str = "keyphrase";
 
 /// The facet term of a concept annotation: `<terminology>:<id>`.
 pub fn concept_term(a: &quarry_core::Annotation) -> String {
@@ -145,6 +152,7 @@ fn schema() -> (Schema, Fields) {
     let sparse_vec = b.add_bytes_field("sparse_vec", STORED);
     let wp = b.add_text_field("wp", impacts(IndexRecordOption::Basic));
     let concept = b.add_text_field("concept", STRING);
+    let keyphrase = b.add_text_field("keyphrase", STRING);
     (
         b.build(),
         Fields {
@@ -157,6 +165,7 @@ fn schema() -> (Schema, Fields) {
             sparse_vec,
             wp,
             concept,
+            keyphrase,
         },
     )
 }
@@ -534,6 +543,17 @@ impl QuarryIndex {
         concepts.dedup();
         for c in &concepts {
             t.add_text(f.concept, c);
+        }
+        let mut phrases: Vec<String> = doc
+            .annotations
+            .iter()
+            .filter(|a| a.kind == KEYPHRASE_KIND)
+            .map(|a| a.label.to_lowercase())
+            .collect();
+        phrases.sort();
+        phrases.dedup();
+        for p in &phrases {
+            t.add_text(f.keyphrase, p);
         }
         let mut src = doc.to_flat_json();
         if !doc.annotations.is_empty() {

@@ -317,13 +317,39 @@ impl QuarryIndex {
     /// Every concept facet term with the number of live documents linked to it, most
     /// frequent first (ties by term), at most `limit`.
     pub fn concept_counts(&self, limit: usize) -> Result<Vec<(String, u64)>, IndexError> {
+        self.facet_counts(self.fields().concept, limit)
+    }
+
+    /// Every key-phrase facet term (lowercase phrase) with the number of live documents
+    /// that have it, most frequent first (ties by term), at most `limit`.
+    pub fn keyphrase_counts(&self, limit: usize) -> Result<Vec<(String, u64)>, IndexError> {
+        self.facet_counts(self.fields().keyphrase, limit)
+    }
+
+    /// The documents having every one of `phrases` as a key phrase (case-insensitive).
+    pub fn keyphrase_docs(&self, phrases: &[String]) -> Result<HashSet<DocAddress>, IndexError> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = phrases
+            .iter()
+            .map(|p| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields().keyphrase, &p.to_lowercase()),
+                    IndexRecordOption::Basic,
+                ));
+                (Occur::Must, q)
+            })
+            .collect();
+        Ok(self
+            .searcher()
+            .search(&BooleanQuery::new(clauses), &DocSetCollector)?)
+    }
+
+    fn facet_counts(&self, field: Field, limit: usize) -> Result<Vec<(String, u64)>, IndexError> {
         let searcher = self.searcher();
-        let field = self.fields().concept;
         let mut terms: BTreeSet<String> = BTreeSet::new();
         for seg in searcher.segment_readers() {
             let inv = seg.inverted_index(field)?;
             let mut stream = inv.terms().stream().map_err(|e| IndexError::Io {
-                context: "read the concept facet's terms".into(),
+                context: "read a facet's terms".into(),
                 source: e,
             })?;
             while stream.advance() {
@@ -355,6 +381,20 @@ impl QuarryIndex {
         snippets: bool,
         concepts: &[String],
     ) -> Result<Vec<Hit>, IndexError> {
+        self.search_faceted(text, k, mode, snippets, concepts, &[])
+    }
+
+    /// [`QuarryIndex::search_filtered`] restricted to documents linked to every one of
+    /// `concepts` and having every one of `keyphrases` as a key phrase.
+    pub fn search_faceted(
+        &self,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+        snippets: bool,
+        concepts: &[String],
+        keyphrases: &[String],
+    ) -> Result<Vec<Hit>, IndexError> {
         // Normalize and analyze the query once; the BM25 scorer and the snippets use the terms.
         let terms = self.weighted_terms(text)?;
         let query = Self::query_from_terms(&terms);
@@ -370,10 +410,20 @@ impl QuarryIndex {
                 m => self.ranked(text, d, m),
             }
         };
-        let first = if concepts.is_empty() {
+        let first = if concepts.is_empty() && keyphrases.is_empty() {
             rank(depth)?
         } else {
-            let allowed = self.concept_docs(concepts)?;
+            let allowed = match (concepts.is_empty(), keyphrases.is_empty()) {
+                (false, true) => self.concept_docs(concepts)?,
+                (true, false) => self.keyphrase_docs(keyphrases)?,
+                _ => {
+                    let by_phrase = self.keyphrase_docs(keyphrases)?;
+                    self.concept_docs(concepts)?
+                        .into_iter()
+                        .filter(|a| by_phrase.contains(a))
+                        .collect()
+                }
+            };
             let total = searcher.num_docs() as usize;
             let mut d = depth;
             loop {

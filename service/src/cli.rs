@@ -180,6 +180,10 @@ pub struct SearchArgs {
     /// as the `link` stage indexed it); repeatable: every one must be linked.
     #[arg(long = "concept", value_name = "TERM")]
     pub concepts: Vec<String>,
+    /// Only documents with this key phrase (case-insensitive; the `keyphrase` stage writes
+    /// them). Repeatable: every one must hold.
+    #[arg(long = "keyphrase", value_name = "PHRASE")]
+    pub keyphrases: Vec<String>,
     /// Also print the N most frequent linked concepts of the index (the concept facet).
     #[arg(long, value_name = "N")]
     pub facets: Option<usize>,
@@ -607,6 +611,8 @@ pub fn stage_registry() -> StageRegistry {
     let mut reg = StageRegistry::default();
     quarry_normalize::stage::register(&mut reg);
     quarry_ner::stage::register(&mut reg);
+    quarry_coref::stage::register(&mut reg);
+    quarry_keyphrase::stage::register(&mut reg);
     quarry_link::stage::register_with_memory(
         &mut reg,
         std::sync::Arc::new(|task| {
@@ -756,11 +762,14 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         )?),
     };
     let started = std::time::Instant::now();
-    let hits = index.search_filtered(&a.query, k, mode, true, &a.concepts)?;
+    let hits = index.search_faceted(&a.query, k, mode, true, &a.concepts, &a.keyphrases)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    let facets = match a.facets {
-        Some(n) => Some(index.concept_counts(n)?),
-        None => None,
+    let (facets, kp_facets) = match a.facets {
+        Some(n) => (
+            Some(index.concept_counts(n)?),
+            Some(index.keyphrase_counts(n)?),
+        ),
+        None => (None, None),
     };
     if ctx.json {
         let rerank =
@@ -770,13 +779,26 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
                 .map(|(t, n)| serde_json::json!({"concept": t, "docs": n}))
                 .collect::<Vec<_>>()
         });
+        let kp_facets = kp_facets.map(|f| {
+            f.into_iter()
+                .map(|(t, n)| serde_json::json!({"keyphrase": t, "docs": n}))
+                .collect::<Vec<_>>()
+        });
         ctx.print_json(
             &serde_json::json!({"query": a.query, "k": k, "mode": mode, "rerank": rerank,
-                "concepts": a.concepts, "took_ms": ms, "hits": hits, "facets": facets}),
+                "concepts": a.concepts, "keyphrases": a.keyphrases, "took_ms": ms, "hits": hits,
+                "facets": facets, "keyphrase_facets": kp_facets}),
         );
     } else {
         if let Some(f) = &facets {
             println!("concepts (documents):");
+            for (t, n) in f {
+                println!("  {n:>6}  {t}");
+            }
+            println!();
+        }
+        if let Some(f) = kp_facets.as_ref().filter(|f| !f.is_empty()) {
+            println!("key phrases (documents):");
             for (t, n) in f {
                 println!("  {n:>6}  {t}");
             }

@@ -21,6 +21,7 @@
 
 pub mod chinese;
 pub mod mentions;
+pub mod stage;
 pub mod stopwords;
 pub mod text;
 

@@ -17,6 +17,7 @@ pub mod candidates;
 pub mod features;
 pub mod filter;
 pub mod model;
+pub mod stage;
 pub use quarry_coref::{stopwords, text};
 
 use candidates::{candidates, Candidate};
