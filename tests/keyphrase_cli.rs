@@ -3,10 +3,9 @@
 
 mod common;
 
-use common::{failure, json_ok, quarry};
+use common::{failure, json_ok, quarry, with_stdin};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 fn kpcrowd() -> PathBuf {
     let d = quarry_core::shared_data::dir().join("keyphrase/500N-KPCrowd-v1.1");
@@ -141,21 +140,9 @@ fn cross_validated_extractor_beats_frequency_and_stores_runs() {
 }
 
 fn keyphrases(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
-    let mut child = quarry()
-        .arg("keyphrases")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(input);
-    let o = child.wait_with_output().unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    let mut all = vec!["keyphrases"];
+    all.extend_from_slice(args);
+    with_stdin(&all, input)
 }
 
 #[test]

@@ -2,8 +2,7 @@
 
 mod common;
 
-use common::{failure, json_ok, quarry};
-use std::io::Write;
+use common::{failure, json_ok, quarry, with_stdin};
 use std::process::Stdio;
 
 fn shared() -> std::path::PathBuf {
@@ -18,23 +17,9 @@ fn shared() -> std::path::PathBuf {
 
 /// Runs `quarry link ARGS` with `input` on stdin; returns (exit code, stdout, stderr).
 fn link(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
-    let mut child = quarry()
-        .arg("link")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // a command that fails on its arguments exits without reading stdin: a broken pipe here
-    // is expected then, and the exit code and stderr below say what happened
-    let _ = child.stdin.take().unwrap().write_all(input);
-    let o = child.wait_with_output().unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    let mut all = vec!["link"];
+    all.extend_from_slice(args);
+    with_stdin(&all, input)
 }
 
 #[test]

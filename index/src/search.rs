@@ -299,11 +299,19 @@ impl QuarryIndex {
 
     /// The documents linked to every one of `concepts` (`<terminology>:<id>` facet terms).
     pub fn concept_docs(&self, concepts: &[String]) -> Result<HashSet<DocAddress>, IndexError> {
-        let clauses: Vec<(Occur, Box<dyn Query>)> = concepts
-            .iter()
-            .map(|c| {
+        self.facet_docs(self.fields().concept, concepts.iter().map(String::as_str))
+    }
+
+    /// The documents carrying every one of `terms` in the raw facet field `field`.
+    fn facet_docs<'t>(
+        &self,
+        field: Field,
+        terms: impl Iterator<Item = &'t str>,
+    ) -> Result<HashSet<DocAddress>, IndexError> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .map(|t| {
                 let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields().concept, c),
+                    Term::from_field_text(field, t),
                     IndexRecordOption::Basic,
                 ));
                 (Occur::Must, q)
@@ -328,19 +336,8 @@ impl QuarryIndex {
 
     /// The documents having every one of `phrases` as a key phrase (case-insensitive).
     pub fn keyphrase_docs(&self, phrases: &[String]) -> Result<HashSet<DocAddress>, IndexError> {
-        let clauses: Vec<(Occur, Box<dyn Query>)> = phrases
-            .iter()
-            .map(|p| {
-                let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields().keyphrase, &p.to_lowercase()),
-                    IndexRecordOption::Basic,
-                ));
-                (Occur::Must, q)
-            })
-            .collect();
-        Ok(self
-            .searcher()
-            .search(&BooleanQuery::new(clauses), &DocSetCollector)?)
+        let lower: Vec<String> = phrases.iter().map(|p| p.to_lowercase()).collect();
+        self.facet_docs(self.fields().keyphrase, lower.iter().map(String::as_str))
     }
 
     fn facet_counts(&self, field: Field, limit: usize) -> Result<Vec<(String, u64)>, IndexError> {

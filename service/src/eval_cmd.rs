@@ -1676,6 +1676,7 @@ fn keyphrase_cross_validate(
             .map(|(d, _)| TrainDoc {
                 text: &d.text,
                 gold: &d.gold,
+                category: quarry_keyphrase::category_of(&d.id),
             })
             .collect();
         let ranker = quarry_keyphrase::train(&train, &opts, &train_opts)?;
@@ -1683,7 +1684,7 @@ fn keyphrase_cross_validate(
         for (i, d) in docs.iter().enumerate() {
             if fold_of[i] == f {
                 preds[i] = ex
-                    .extract(&d.text, 50)
+                    .extract_in(&d.text, quarry_keyphrase::category_of(&d.id), 50)
                     .into_iter()
                     .map(|k| k.phrase)
                     .collect();

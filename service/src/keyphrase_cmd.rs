@@ -20,6 +20,10 @@ pub struct KeyphrasesArgs {
     /// Number of key phrases.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// The text's category as the training data named them (500N-KPCrowd: the id prefix,
+    /// e.g. `sports`); feeds the per-category keyphraseness.
+    #[arg(long)]
+    pub category: Option<String>,
 }
 
 /// Subcommands of `quarry keyphrases`.
@@ -69,6 +73,7 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
             .map(|d| TrainDoc {
                 text: &d.text,
                 gold: &d.gold,
+                category: quarry_keyphrase::category_of(&d.id),
             })
             .collect();
         let opts = ExtractOptions {
@@ -117,7 +122,7 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
             return Ok(exit::INPUT);
         }
     };
-    let phrases = ex.extract(&text, a.k);
+    let phrases = ex.extract_in(&text, a.category.as_deref(), a.k);
     if ctx.json {
         println!("{}", serde_json::json!({"keyphrases": phrases}));
     } else {

@@ -57,3 +57,24 @@ pub fn scifact_jsonl(dir: &Path, n: usize) -> PathBuf {
     }
     out
 }
+
+/// Runs `quarry ARGS` with `input` on stdin; returns (exit code, stdout, stderr).
+pub fn with_stdin(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = quarry()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // a command that fails on its arguments exits without reading stdin: a broken pipe here
+    // is expected then, and the exit code and stderr say what happened
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}

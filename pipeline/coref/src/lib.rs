@@ -199,3 +199,33 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any text: mentions point at what they say, the offset map covers the original,
+        /// and every normalized character maps inside it.
+        #[test]
+        fn spans_and_offsets_hold(text in "(?s)[A-Za-z .,'’\\-()\n\u{4e00}-\u{4e20}😀]{0,200}") {
+            let chars: Vec<char> = text.chars().collect();
+            let r = resolve_english(&text);
+            prop_assert_eq!(r.normalized.map.original_len(), chars.len());
+            for c in &r.clusters {
+                prop_assert!(!c.mentions.is_empty());
+                for m in &c.mentions {
+                    prop_assert!(m.start <= m.name_start && m.name_start < m.end && m.end <= chars.len());
+                    prop_assert_eq!(chars[m.start..m.end].iter().collect::<String>(), m.text.clone());
+                }
+            }
+            let n = r.normalized.text.chars().count();
+            for i in 0..n {
+                let o = r.normalized.to_original(Span::new(i, i + 1));
+                prop_assert!(o.end <= chars.len());
+            }
+        }
+    }
+}

@@ -117,6 +117,9 @@ pub fn analyze(text: &str) -> Analyzed {
             let mut gap = Gap::default();
             let mut pending: Option<(usize, usize, Gap)> = None; // byte span of the current word
             let segs: Vec<(usize, &str)> = sentence.split_word_bound_indices().collect();
+            let mut flush = |span: (usize, usize), g: Gap| {
+                push_word(&mut out, text, &char_at, span, s_index, &mut in_sentence, g)
+            };
             for (q, &(w_off, seg)) in segs.iter().enumerate() {
                 let b = s_byte + w_off;
                 let is_word = seg.chars().any(char::is_alphanumeric);
@@ -126,15 +129,7 @@ pub fn analyze(text: &str) -> Analyzed {
                             pending = Some((ps, b + seg.len(), g)); // hyphen-joined
                             continue;
                         }
-                        push_word(
-                            &mut out,
-                            text,
-                            &char_at,
-                            (ps, pe),
-                            s_index,
-                            &mut in_sentence,
-                            g,
-                        );
+                        flush((ps, pe), g);
                         gap = Gap::default();
                     }
                     pending = Some((b, b + seg.len(), gap));
@@ -149,15 +144,7 @@ pub fn analyze(text: &str) -> Analyzed {
                     continue;
                 }
                 if let Some((ps, pe, g)) = pending.take() {
-                    push_word(
-                        &mut out,
-                        text,
-                        &char_at,
-                        (ps, pe),
-                        s_index,
-                        &mut in_sentence,
-                        g,
-                    );
+                    flush((ps, pe), g);
                     gap = Gap::default();
                 }
                 if seg == "." {
@@ -167,15 +154,7 @@ pub fn analyze(text: &str) -> Analyzed {
                 }
             }
             if let Some((ps, pe, g)) = pending.take() {
-                push_word(
-                    &mut out,
-                    text,
-                    &char_at,
-                    (ps, pe),
-                    s_index,
-                    &mut in_sentence,
-                    g,
-                );
+                flush((ps, pe), g);
             }
             out.sentences.push((char_at[s_byte], char_at[trimmed_end]));
         }

@@ -28,6 +28,7 @@ fn main() {
         .map(|d| TrainDoc {
             text: &d.text,
             gold: &d.gold,
+            category: quarry_keyphrase::category_of(&d.id),
         })
         .collect();
     let ranker = train(&rest, &opts, &TrainOptions::default()).expect("train");
@@ -45,6 +46,7 @@ fn main() {
             analyzed: &a,
             entities: &ents,
             pooled: &ents,
+            category: quarry_keyphrase::category_of(&id),
             leave_out: None,
         },
     );

@@ -36,6 +36,7 @@ pub const FEATURES: &[&str] = &[
     "tf_rank",
     "log_doc_chars",
     "df_share",
+    "category_keyphraseness",
 ];
 
 /// Words that mark a sentence as carrying the story (reporting and emphasis verbs, lead
@@ -70,16 +71,40 @@ pub struct CollectionStats {
     pub df: FxHashMap<String, u32>,
     /// Candidate key -> documents where it is a gold phrase.
     pub gold: FxHashMap<String, u32>,
+    /// `category \u{1f} key` -> documents of that category containing it.
+    #[serde(default)]
+    pub category_df: FxHashMap<String, u32>,
+    /// `category \u{1f} key` -> documents of that category where it is gold.
+    #[serde(default)]
+    pub category_gold: FxHashMap<String, u32>,
+}
+
+/// The key of a (category, candidate key) pair in the per-category tables.
+pub fn category_key(category: &str, key: &str) -> String {
+    format!("{category}\u{1f}{key}")
 }
 
 impl CollectionStats {
     /// Adds one document: its candidate keys and which of them are gold.
-    pub fn add(&mut self, keys: &FxHashSet<String>, gold_keys: &FxHashSet<String>) {
+    pub fn add(
+        &mut self,
+        keys: &FxHashSet<String>,
+        gold_keys: &FxHashSet<String>,
+        category: Option<&str>,
+    ) {
         self.docs += 1;
         for k in keys {
             *self.df.entry(k.clone()).or_default() += 1;
-            if gold_keys.contains(k) {
+            let gold = gold_keys.contains(k);
+            if gold {
                 *self.gold.entry(k.clone()).or_default() += 1;
+            }
+            if let Some(c) = category {
+                let ck = category_key(c, k);
+                if gold {
+                    *self.category_gold.entry(ck.clone()).or_default() += 1;
+                }
+                *self.category_df.entry(ck).or_default() += 1;
             }
         }
     }
@@ -90,6 +115,9 @@ impl CollectionStats {
         self.df.retain(|_, v| *v >= min_df);
         let df = &self.df;
         self.gold.retain(|k, _| df.contains_key(k));
+        self.category_df.retain(|_, v| *v >= min_df);
+        let cdf = &self.category_df;
+        self.category_gold.retain(|k, _| cdf.contains_key(k));
     }
 }
 
@@ -103,6 +131,8 @@ pub struct DocContext<'a> {
     /// Pooled mention counts of entity forms (co-reference normalization): a candidate's
     /// frequency is at least its entity's number of mentions.
     pub pooled: &'a FxHashMap<String, usize>,
+    /// The document's category (news section), when known.
+    pub category: Option<&'a str>,
     /// When the document is itself one of the documents counted in the statistics (training),
     /// its own contribution: (its keys, its gold keys), subtracted so that training features
     /// look like those of an unseen document.
@@ -219,6 +249,25 @@ pub fn features(
             let wk_min = word_kp.iter().copied().fold(f64::INFINITY, f64::min);
             let wk_min = if wk_min.is_finite() { wk_min } else { 0.0 };
             let lowercase = c.surface.chars().all(|ch| !ch.is_uppercase());
+            let category_kp = match ctx.category {
+                Some(cat) => {
+                    let ck = category_key(cat, &c.key);
+                    let (mut d, mut g) = (
+                        stats.category_df.get(&ck).copied().unwrap_or(0),
+                        stats.category_gold.get(&ck).copied().unwrap_or(0),
+                    );
+                    if let Some((keys, gold_keys)) = ctx.leave_out {
+                        if keys.contains(&c.key) {
+                            d = d.saturating_sub(1);
+                        }
+                        if gold_keys.contains(&c.key) {
+                            g = g.saturating_sub(1);
+                        }
+                    }
+                    g as f64 / (d as f64 + 1.0)
+                }
+                None => kp,
+            };
             let last_word = c.surface.rsplit(' ').next().unwrap_or("").to_lowercase();
             let verbish = ["ly", "ing", "ed"].iter().any(|s| last_word.ends_with(s));
             vec![
@@ -249,6 +298,7 @@ pub fn features(
                 tf_rank(tf_of(c)),
                 (1.0 + chars).ln(),
                 df as f64 / docs.max(1.0),
+                category_kp,
             ]
         })
         .collect()
@@ -276,13 +326,14 @@ mod tests {
         let mut stats = CollectionStats::default();
         let keys: FxHashSet<String> = c.iter().map(|c| c.key.clone()).collect();
         let gold: FxHashSet<String> = ["festiv".to_string()].into_iter().collect();
-        stats.add(&keys, &gold);
-        stats.add(&keys, &FxHashSet::default());
+        stats.add(&keys, &gold, None);
+        stats.add(&keys, &FxHashSet::default(), None);
         let ents = FxHashMap::default();
         let ctx = DocContext {
             analyzed: &a,
             entities: &ents,
             pooled: &ents,
+            category: None,
             leave_out: None,
         };
         let f = features(&c, &stats, &ctx);
@@ -300,6 +351,7 @@ mod tests {
             analyzed: &a,
             entities: &ents,
             pooled: &ents,
+            category: None,
             leave_out: Some((&keys, &own_gold)),
         };
         let f2 = features(&c, &stats, &ctx);

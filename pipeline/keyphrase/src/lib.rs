@@ -113,6 +113,16 @@ pub struct TrainDoc<'a> {
     pub text: &'a str,
     /// Gold key phrases.
     pub gold: &'a [String],
+    /// Category (news section), when known: feeds the per-category keyphraseness.
+    pub category: Option<&'a str>,
+}
+
+/// The category a data set encodes in a document id's prefix (`sports-20934812` ->
+/// `sports`, SemEval's `C-41` -> `C`): the part before the first `-` when it is letters and
+/// `_` only; `None` otherwise (Inspec's numeric ids).
+pub fn category_of(id: &str) -> Option<&str> {
+    let (prefix, _) = id.split_once('-')?;
+    (!prefix.is_empty() && prefix.chars().all(|c| c.is_alphabetic() || c == '_')).then_some(prefix)
 }
 
 /// A document prepared for features.
@@ -187,13 +197,14 @@ pub fn train(
             .map(|g| normalizer.normalize(g))
             .filter(|g| !g.is_empty())
             .collect();
-        stats.add(&keys, &gold);
+        stats.add(&keys, &gold, d.category);
         prepared.push((p, keys, gold));
     }
     let mut rows = Vec::new();
     let mut labels = Vec::new();
-    for (p, keys, gold) in &prepared {
+    for ((p, keys, gold), d) in prepared.iter().zip(docs) {
         let ctx = DocContext {
+            category: d.category,
             analyzed: &p.analyzed,
             entities: &p.entities,
             pooled: &p.pooled,
@@ -241,8 +252,15 @@ impl Extractor {
     /// The `k` best key phrases of `text` (all of them when `k` is 0), best first; ties keep
     /// the order of first occurrence.
     pub fn extract(&self, text: &str, k: usize) -> Vec<Keyphrase> {
+        self.extract_in(text, None, k)
+    }
+
+    /// [`Extractor::extract`] for a document of a known category (news section), which
+    /// feeds the per-category keyphraseness learned in training.
+    pub fn extract_in(&self, text: &str, category: Option<&str>, k: usize) -> Vec<Keyphrase> {
         let p = prepare(text, &self.ranker.options, &self.normalizer);
         let ctx = DocContext {
+            category,
             analyzed: &p.analyzed,
             entities: &p.entities,
             pooled: &p.pooled,
@@ -276,5 +294,18 @@ impl Extractor {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn categories_from_ids() {
+        assert_eq!(super::category_of("sports-20934812"), Some("sports"));
+        assert_eq!(super::category_of("politics_us-1"), Some("politics_us"));
+        assert_eq!(super::category_of("C-41"), Some("C"));
+        assert_eq!(super::category_of("1001"), None);
+        assert_eq!(super::category_of("-1"), None);
+        assert_eq!(super::category_of("a1-2"), None);
     }
 }

@@ -51,7 +51,11 @@ fn model(learner: Learner) -> Extractor {
     let stories: Vec<(String, Vec<String>)> = (0..48).map(story).collect();
     let docs: Vec<TrainDoc<'_>> = stories
         .iter()
-        .map(|(t, g)| TrainDoc { text: t, gold: g })
+        .map(|(t, g)| TrainDoc {
+            text: t,
+            gold: g,
+            category: None,
+        })
         .collect();
     let opts = ExtractOptions {
         coref: CorefMode::Pool,
@@ -123,7 +127,11 @@ fn stage_annotates_fields_with_field_offsets() {
     let stories: Vec<(String, Vec<String>)> = (0..48).map(story).collect();
     let docs: Vec<TrainDoc<'_>> = stories
         .iter()
-        .map(|(t, g)| TrainDoc { text: t, gold: g })
+        .map(|(t, g)| TrainDoc {
+            text: t,
+            gold: g,
+            category: None,
+        })
         .collect();
     let ranker = train(
         &docs,
