@@ -319,6 +319,15 @@ fn coref_rules_beat_exact_names_on_the_dev_set() {
     );
     assert!(f(&rules, "b3_f1/en") > 0.85, "{rules}");
     assert!(f(&rules, "b3_p") > 0.9);
+    // Chinese: NER entities + forest readings + the abbreviation rule join more than exact text
+    assert!(
+        f(&rules, "b3_f1/zh") >= f(&exact, "b3_f1/zh"),
+        "{rules} vs {exact}"
+    );
+    assert!(
+        f(&rules, "mention_f1/zh") > 0.4,
+        "the NER model finds the Chinese mentions: {rules}"
+    );
     // malformed gold: a clear error with the line
     let bad = tmp.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"id\": \"x\"}\n").unwrap();

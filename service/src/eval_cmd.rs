@@ -256,6 +256,12 @@ pub struct CorefArgs {
     /// DAHSF forest for Chinese documents (default: the bundled radiology forest).
     #[arg(long)]
     pub forest: Option<PathBuf>,
+    /// NER model whose entities are the Chinese mentions (with the forest's words where it
+    /// finds none); `none`: the forest's words only.
+    #[arg(long, default_value = "ner-clinical-zh")]
+    pub ner_model: String,
+    #[command(flatten)]
+    pub ner: crate::cli::NerRunArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -1480,6 +1486,11 @@ fn coref_cmd(ctx: &Ctx, a: CorefArgs) -> Result<i32> {
         None
     };
     let exact = a.system == "exact";
+    let ner = if a.ner_model != "none" && docs.iter().any(|d| d.lang == "zh") {
+        Some(a.ner.load(ctx, &a.ner_model)?)
+    } else {
+        None
+    };
     let started = Instant::now();
     let mut by_lang: BTreeMap<String, CorefCounts> = BTreeMap::new();
     let mut total = CorefCounts::default();
@@ -1487,11 +1498,26 @@ fn coref_cmd(ctx: &Ctx, a: CorefArgs) -> Result<i32> {
     for d in &docs {
         let clusters = match (d.lang.as_str(), &engine) {
             ("zh", Some(engine)) => {
-                let r = quarry_coref::chinese::resolve_with_forest(
-                    &d.text,
-                    engine,
-                    quarry_coref::chinese::DEFAULT_LABELS,
-                );
+                let labels = quarry_coref::chinese::DEFAULT_LABELS;
+                let r = match &ner {
+                    Some(model) => {
+                        let tagged: Vec<quarry_coref::chinese::TaggedSpan> = model
+                            .predict_one(&d.text)?
+                            .into_iter()
+                            .map(|e| quarry_coref::chinese::TaggedSpan {
+                                span: quarry_core::document::Span::new(e.start, e.end),
+                                label: e.label,
+                            })
+                            .collect();
+                        quarry_coref::chinese::resolve_tagged(
+                            &d.text,
+                            &tagged,
+                            Some(engine),
+                            labels,
+                        )
+                    }
+                    None => quarry_coref::chinese::resolve_with_forest(&d.text, engine, labels),
+                };
                 if exact {
                     quarry_coref::cluster_exact(
                         r.clusters.into_iter().flat_map(|c| c.mentions).collect(),
@@ -1551,7 +1577,7 @@ fn coref_cmd(ctx: &Ctx, a: CorefArgs) -> Result<i32> {
         timings: serde_json::json!({"seconds": seconds, "docs_per_s": docs.len() as f64 / seconds.max(1e-9)}),
         metrics: metrics.clone(),
         per_query,
-        ..run_record(&name, "coref", system.clone(), serde_json::json!({"forest": forest_dir}))
+        ..run_record(&name, "coref", system.clone(), serde_json::json!({"forest": forest_dir, "ner_model": a.ner_model}))
     })?;
     let mut out = serde_json::json!({"run_id": id, "dataset": name, "system": system, "docs": docs.len(),
         "gold_mentions": total.gold_mentions, "system_mentions": total.system_mentions});
