@@ -568,6 +568,31 @@ impl QuarryIndex {
         t
     }
 
+    /// The stored JSON of the document with this id: its fields, language and the
+    /// annotations the pipeline added (what ingestion stored as `source`).
+    pub fn get_source(&self, id: &str) -> Result<Option<serde_json::Value>, IndexError> {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::TermQuery;
+        use tantivy::schema::Value;
+        let searcher = self.searcher();
+        let q = TermQuery::new(
+            tantivy::Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&q, &TopDocs::with_limit(1))?;
+        match top.first() {
+            None => Ok(None),
+            Some((_, addr)) => {
+                let d: TantivyDocument = searcher.doc(*addr)?;
+                let src = d
+                    .get_first(self.fields.source)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("{}");
+                Ok(serde_json::from_str(src).ok())
+            }
+        }
+    }
+
     /// The stored document with this id.
     pub fn get(&self, id: &str) -> Result<Option<Document>, IndexError> {
         use tantivy::collector::TopDocs;

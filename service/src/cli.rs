@@ -102,6 +102,12 @@ pub enum Command {
         after_help = "Plain output: `rank<TAB>score<TAB>phrase` lines. With --json: {\"keyphrases\": [{phrase, key, score, spans}]} (spans: character offsets into the input).\nExamples:\n  quarry keyphrases train --docs DIR/docsutf8 --keys DIR/keys --out kp.json\n  quarry keyphrases --model kp.json --k 10 --json < story.txt"
     )]
     Keyphrases(crate::keyphrase_cmd::KeyphrasesArgs),
+    /// Serve the HTTP query API over an index (GET /healthz, /readyz, /metrics,
+    /// /openapi.json, /v1/documents/{id}; POST /v1/search, /v1/analyze).
+    #[command(
+        after_help = "Prints `listening on http://ADDR` once bound; SIGINT/SIGTERM drain in-flight requests and stop.\nExample:\n  quarry serve --index ./idx --addr 127.0.0.1:8080\n  curl -s localhost:8080/v1/search -H 'content-type: application/json' -d '{\"query\": \"liver cyst\", \"k\": 5}'"
+    )]
+    Serve(ServeArgs),
     /// Evaluate systems on datasets; runs and metrics are stored in SQLite.
     Eval {
         #[command(subcommand)]
@@ -480,6 +486,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Ner(a) => ner(&ctx, a),
         Command::Link(a) => crate::link_cmd::run(&ctx, a),
         Command::Keyphrases(a) => crate::keyphrase_cmd::run(&ctx, a),
+        Command::Serve(a) => {
+            let path = a
+                .index
+                .clone()
+                .unwrap_or_else(|| ctx.cfg.resolved_index_path());
+            let index = ctx.open_index(&path)?;
+            crate::server::serve(
+                &ctx,
+                index,
+                crate::server::ServeOptions {
+                    addr: a.addr,
+                    max_body: a.max_body,
+                    timeout: std::time::Duration::from_secs_f64(a.timeout_s.max(0.001)),
+                },
+            )?;
+            Ok(exit::OK)
+        }
         Command::Eval { command } => crate::eval_cmd::run(&ctx, command),
         Command::Demo(a) => crate::demo::run(&ctx, a),
     }
@@ -604,6 +627,23 @@ fn human(n: u64) -> String {
     } else {
         format!("{n} B")
     }
+}
+
+/// `quarry serve` arguments.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Index directory (default: the configured index).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Address to listen on (loopback unless you say otherwise; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Per-request timeout, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout_s: f64,
 }
 
 /// Every stage this binary knows, by name.

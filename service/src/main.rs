@@ -6,6 +6,7 @@ mod eval_cmd;
 mod exit;
 mod keyphrase_cmd;
 mod link_cmd;
+mod server;
 
 use clap::Parser;
 

@@ -1,0 +1,232 @@
+//! `quarry serve` against a real server on 127.0.0.1 (a free port): every route, JSON error
+//! bodies for bad input, limits, metrics and the OpenAPI description.
+
+mod common;
+
+use common::quarry;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(index: &str, home: &std::path::Path, extra: &[&str]) -> Server {
+    let mut child = quarry()
+        .args(["serve", "--index", index, "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .env("QUARRY_HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request; returns (status, content-type, body).
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    content_type: &str,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let ctype = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, ctype, body.to_string())
+}
+
+fn json(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, ctype, text) = http(addr, method, path, body.as_bytes(), "application/json");
+    assert!(
+        ctype.starts_with("application/json"),
+        "{method} {path}: {status} {ctype} {text}"
+    );
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}")),
+    )
+}
+
+#[test]
+fn routes_errors_limits_and_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(
+        &docs,
+        "{\"id\": \"d1\", \"lang\": \"en\", \"title\": \"Liver cyst\", \"body\": \"A simple cyst of the right liver lobe, 2 cm.\"}\n\
+         {\"id\": \"d2\", \"lang\": \"en\", \"title\": \"Kidney stone\", \"body\": \"A stone in the left kidney; no hydronephrosis.\"}\n\
+         {\"id\": \"d3\", \"lang\": \"zh\", \"body\": \"肝右叶见一低密度灶，考虑囊肿。\"}\n",
+    )
+    .unwrap();
+    let idx = tmp.path().join("idx").display().to_string();
+    let out = quarry()
+        .args(["ingest", "--index", &idx, &docs.display().to_string()])
+        .env("QUARRY_HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let srv = start(&idx, tmp.path(), &["--max-body", "4096"]);
+    let a = srv.addr.as_str();
+
+    let (st, v) = json(a, "GET", "/healthz", "");
+    assert_eq!((st, v["status"].as_str()), (200, Some("ok")));
+    let (st, v) = json(a, "GET", "/readyz", "");
+    assert_eq!((st, v["documents"].as_u64()), (200, Some(3)));
+
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver cyst", "k": 2}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["hits"][0]["id"], "d1");
+    assert_eq!(v["mode"], "bm25");
+    assert!(v["hits"].as_array().unwrap().len() <= 2);
+    let (st, v) = json(a, "POST", "/v1/search", r#"{"query": "肝右叶囊肿"}"#);
+    assert_eq!((st, v["hits"][0]["id"].as_str()), (200, Some("d3")));
+
+    // bad input: JSON error bodies with 4xx
+    for (body, want) in [
+        ("{not json", 400),
+        (r#"{"query": "x", "colour": 1}"#, 422),
+        (r#"{"query": 5}"#, 422),
+        (r#"{"query": ""}"#, 400),
+        (r#"{"query": "x", "k": 0}"#, 400),
+        (r#"{"query": "x", "k": 100000}"#, 400),
+        (r#"{"query": "x", "mode": "magic"}"#, 400),
+    ] {
+        let (st, v) = json(a, "POST", "/v1/search", body);
+        assert_eq!(st, want, "{body}: {v}");
+        assert!(
+            v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+            "{body}: {v}"
+        );
+    }
+    let long = format!(r#"{{"query": "{}"}}"#, "a".repeat(1001));
+    assert_eq!(json(a, "POST", "/v1/search", &long).0, 400);
+    let huge = format!(r#"{{"query": "{}"}}"#, "a".repeat(10_000));
+    let (st, v) = json(a, "POST", "/v1/search", &huge);
+    assert_eq!(st, 413, "{v}");
+    let (st, _, text) = http(
+        a,
+        "POST",
+        "/v1/search",
+        b"{\"query\": \"\xff\xfe\"}",
+        "application/json",
+    );
+    assert_eq!(st, 400, "{text}");
+    assert!(serde_json::from_str::<serde_json::Value>(&text).unwrap()["error"].is_object());
+    let (st, _, _) = http(a, "POST", "/v1/search", br#"{"query": "x"}"#, "text/plain");
+    assert_eq!(st, 415);
+
+    // analyze runs the (default) pipeline and returns the document
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/analyze",
+        r#"{"text": "Barack Obama visited Oslo.", "lang": "en"}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["fields"][0]["text"], "Barack Obama visited Oslo.");
+    assert!(v["stages"].is_array());
+    assert_eq!(
+        json(
+            a,
+            "POST",
+            "/v1/analyze",
+            r#"{"text": "x", "lang": "klingon"}"#
+        )
+        .0,
+        400
+    );
+
+    // stored documents
+    let (st, v) = json(a, "GET", "/v1/documents/d2", "");
+    assert_eq!((st, v["id"].as_str()), (200, Some("d2")));
+    assert_eq!(json(a, "GET", "/v1/documents/nope", "").0, 404);
+    assert_eq!(json(a, "GET", "/v1/documents/..", "").0, 400);
+    assert_eq!(json(a, "GET", "/v1/documents/a%2F..%2Fb", "").0, 400);
+    assert_eq!(json(a, "GET", "/no/such/route", "").0, 404);
+
+    // the OpenAPI description and the metrics
+    let (st, v) = json(a, "GET", "/openapi.json", "");
+    assert_eq!(st, 200);
+    assert!(v["paths"]["/v1/search"]["post"].is_object(), "{v}");
+    let (st, _, text) = http(a, "GET", "/metrics", b"", "text/plain");
+    assert_eq!(st, 200);
+    assert!(
+        text.contains(
+            "quarry_http_requests_total{route=\"/v1/search\",method=\"POST\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("quarry_index_documents 3"), "{text}");
+}
+
+#[test]
+fn missing_index_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry()
+        .args([
+            "serve",
+            "--index",
+            &tmp.path().join("none").display().to_string(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .env("QUARRY_HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no index at") && err.contains("quarry ingest"),
+        "{err}"
+    );
+}
