@@ -21,10 +21,16 @@ impl Drop for Server {
 }
 
 fn start(index: &str, home: &std::path::Path, extra: &[&str]) -> Server {
+    start_env(index, home, extra, &[])
+}
+
+fn start_env(index: &str, home: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = quarry()
         .args(["serve", "--index", index, "--addr", "127.0.0.1:0"])
         .args(extra)
         .env("QUARRY_HOME", home)
+        .env_remove("QUARRY_API_KEYS")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -49,9 +55,21 @@ fn http(
     body: &[u8],
     content_type: &str,
 ) -> (u16, String, String) {
+    http_with(addr, method, path, body, content_type, "")
+}
+
+/// [`http`] with extra header lines (each ending in `\r\n`).
+fn http_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    content_type: &str,
+    headers: &str,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
@@ -229,4 +247,168 @@ fn missing_index_is_a_clear_error() {
         err.contains("no index at") && err.contains("quarry ingest"),
         "{err}"
     );
+}
+
+fn json_auth(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    key: &str,
+) -> (u16, serde_json::Value) {
+    let h = if key.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {key}\r\n")
+    };
+    let (status, ctype, text) =
+        http_with(addr, method, path, body.as_bytes(), "application/json", &h);
+    assert!(
+        ctype.starts_with("application/json"),
+        "{method} {path}: {status} {ctype} {text}"
+    );
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}")),
+    )
+}
+
+#[test]
+fn writes_need_a_key_and_are_committed_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(
+        &docs,
+        "{\"id\": \"d1\", \"lang\": \"en\", \"body\": \"first document about glaciers\"}\n",
+    )
+    .unwrap();
+    let idx = tmp.path().join("idx").display().to_string();
+    let out = quarry()
+        .args(["ingest", "--index", &idx, &docs.display().to_string()])
+        .env("QUARRY_HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let batch = r#"{"documents": [{"id": "n1", "lang": "en", "title": "Volcano", "body": "A volcano erupted near the village."}, {"id": "n2", "lang": "en", "body": "Glaciers retreat."}]}"#;
+    {
+        // no key configured: writes are refused
+        let srv = start(&idx, tmp.path(), &[]);
+        let (st, v) = json_auth(&srv.addr, "POST", "/v1/documents", batch, "anything");
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (403, Some("writes_disabled"))
+        );
+    }
+    // a key file with a hashed key, and one from the environment
+    let keyfile = tmp.path().join("keys.txt");
+    let hashed = {
+        use sha2::Digest;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(b"filekey")))
+    };
+    std::fs::write(&keyfile, format!("# writers\n{hashed}\n")).unwrap();
+    let srv = start_env(
+        &idx,
+        tmp.path(),
+        &["--api-key-file", &keyfile.display().to_string()],
+        &[("QUARRY_API_KEYS", "s3cret, other")],
+    );
+    let a = srv.addr.as_str();
+    assert_eq!(json_auth(a, "POST", "/v1/documents", batch, "").0, 401);
+    assert_eq!(json_auth(a, "POST", "/v1/documents", batch, "wrong").0, 401);
+    let (st, v) = json_auth(
+        a,
+        "POST",
+        "/v1/documents?wait=true",
+        r#"{"documents": [{"id": "k1", "body": "key file writer"}]}"#,
+        "filekey",
+    );
+    assert_eq!(
+        (st, v["state"].as_str()),
+        (200, Some("committed")),
+        "the hashed key of the file works: {v}"
+    );
+    assert_eq!(
+        json_auth(a, "DELETE", "/v1/documents/k1", "", "filekey").0,
+        200
+    );
+    let (st, v) = json_auth(a, "POST", "/v1/documents?wait=true", batch, "s3cret");
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        (v["state"].as_str(), v["committed"].as_u64()),
+        (Some("committed"), Some(2))
+    );
+    assert_eq!(json(a, "GET", "/readyz", "").1["documents"], 3);
+    let (st, v) = json(a, "GET", "/v1/documents/n1", "");
+    assert_eq!((st, v["title"].as_str()), (200, Some("Volcano")));
+    let (st, v) = json(a, "POST", "/v1/search", r#"{"query": "volcano"}"#);
+    assert_eq!((st, v["hits"][0]["id"].as_str()), (200, Some("n1")));
+    // re-sending replaces (idempotent by id); without ?wait the answer is 202 and the job is polled
+    let again = r#"{"documents": [{"id": "n1", "lang": "en", "title": "Volcano, revised", "body": "Ash fell."}]}"#;
+    let (st, v) = json_auth(a, "POST", "/v1/documents", again, "other");
+    assert_eq!(st, 202, "{v}");
+    let job = v["id"].as_u64().unwrap();
+    let mut state = String::new();
+    for _ in 0..200 {
+        let (_, v) = json(a, "GET", &format!("/v1/jobs/{job}"), "");
+        state = v["state"].as_str().unwrap().to_string();
+        if state == "committed" || state == "failed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(state, "committed");
+    assert_eq!(
+        json(a, "GET", "/readyz", "").1["documents"],
+        3,
+        "replaced, not added"
+    );
+    assert_eq!(
+        json(a, "GET", "/v1/documents/n1", "").1["title"],
+        "Volcano, revised"
+    );
+    // bad batches
+    for (body, code) in [
+        (r#"{"documents": []}"#, "invalid_batch"),
+        (
+            r#"{"documents": [{"id": "../x", "body": "t"}]}"#,
+            "invalid_id",
+        ),
+        (
+            r#"{"documents": [{"id": "a", "body": "t"}, {"id": "a", "body": "u"}]}"#,
+            "duplicate_id",
+        ),
+        (r#"{"documents": [{"body": "no id"}]}"#, "invalid_document"),
+    ] {
+        let (st, v) = json_auth(a, "POST", "/v1/documents", body, "s3cret");
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}: {v}"
+        );
+    }
+    let many = format!(
+        r#"{{"documents": [{}]}}"#,
+        vec![r#"{"id": "x", "body": "t"}"#; 1001].join(",")
+    );
+    assert_eq!(
+        json_auth(a, "POST", "/v1/documents", &many, "s3cret").0,
+        400
+    );
+    assert_eq!(
+        json_auth(a, "POST", "/v1/documents", r#"{"docs": []}"#, "s3cret").0,
+        422
+    );
+    assert_eq!(json(a, "GET", "/v1/jobs/999", "").0, 404);
+    assert_eq!(json(a, "GET", "/v1/jobs/abc", "").0, 400);
+    // delete
+    assert_eq!(json_auth(a, "DELETE", "/v1/documents/n2", "", "").0, 401);
+    let (st, v) = json_auth(a, "DELETE", "/v1/documents/n2", "", "s3cret");
+    assert_eq!((st, v["deleted"].as_str()), (200, Some("n2")));
+    assert_eq!(
+        json_auth(a, "DELETE", "/v1/documents/n2", "", "s3cret").0,
+        404
+    );
+    assert_eq!(json(a, "GET", "/v1/documents/n2", "").0, 404);
+    let (_, _, text) = http(a, "GET", "/metrics", b"", "text/plain");
+    assert!(text.contains("quarry_ingested_documents_total 4"), "{text}");
 }

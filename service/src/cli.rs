@@ -499,6 +499,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     addr: a.addr,
                     max_body: a.max_body,
                     timeout: std::time::Duration::from_secs_f64(a.timeout_s.max(0.001)),
+                    key_hashes: a.key_hashes()?,
                 },
             )?;
             Ok(exit::OK)
@@ -644,6 +645,48 @@ pub struct ServeArgs {
     /// Per-request timeout, in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub timeout_s: f64,
+    /// API keys that may write: one a line, `sha256:<hex>` (stored hashed) or the key itself
+    /// (hashed on reading). `QUARRY_API_KEYS` (comma-separated keys) adds more. Without any,
+    /// write routes answer 403.
+    #[arg(long)]
+    pub api_key_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The SHA-256 (hex) of every configured API key.
+    pub fn key_hashes(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        if let Ok(keys) = std::env::var("QUARRY_API_KEYS") {
+            out.extend(
+                keys.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(crate::server::hash_key),
+            );
+        }
+        if let Some(p) = &self.api_key_file {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading the API key file {}", p.display()))?;
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                match line.strip_prefix("sha256:") {
+                    Some(h) if h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                        out.push(h.to_ascii_lowercase())
+                    }
+                    Some(_) => anyhow::bail!(
+                        "{}:{}: a sha256: line needs 64 hex digits",
+                        p.display(),
+                        i + 1
+                    ),
+                    None => out.push(crate::server::hash_key(line)),
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Every stage this binary knows, by name.

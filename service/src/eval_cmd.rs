@@ -212,10 +212,10 @@ pub struct KeyphraseArgs {
     /// Co-reference normalization before counting (own extractor only).
     /// off, pool (every written form of an entity counts all its mentions; "on" means pool) or
     /// rewrite (mentions rewritten to the canonical form first).
-    #[arg(long, default_value = "pool")]
+    #[arg(long, default_value = "off")]
     pub coref: quarry_keyphrase::CorefMode,
     /// Light filtering of peripheral sentences (own extractor only).
-    #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+    #[arg(long, value_parser = ["on", "off"], default_value = "off")]
     pub filter: String,
     /// Cross-validation folds (documents assigned by a hash of their id).
     #[arg(long, default_value_t = 5)]
@@ -230,10 +230,10 @@ pub struct KeyphraseArgs {
     #[arg(long, default_value = "gbdt")]
     pub learner: quarry_keyphrase::model::Learner,
     /// Boosting rounds.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 200)]
     pub trees: usize,
     /// Tree depth.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     pub depth: usize,
     /// Write the extractor's predictions here (`<id>.key`, best first), readable by `--pred`.
     #[arg(long)]

@@ -41,10 +41,10 @@ pub enum KeyphrasesCommand {
         #[arg(long)]
         out: PathBuf,
         /// Co-reference normalization before counting.
-        #[arg(long, default_value = "pool")]
+        #[arg(long, default_value = "off")]
         coref: quarry_keyphrase::CorefMode,
         /// Light filtering of peripheral sentences.
-        #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+        #[arg(long, value_parser = ["on", "off"], default_value = "off")]
         filter: String,
         /// Longest candidate, in words.
         #[arg(long, default_value_t = 3)]
@@ -52,6 +52,15 @@ pub enum KeyphrasesCommand {
         /// L2 weight of the logistic regression.
         #[arg(long, default_value_t = 1.0)]
         alpha: f64,
+        /// Ranker: gbdt (gradient-boosted trees) or logistic.
+        #[arg(long, default_value = "gbdt")]
+        learner: quarry_keyphrase::model::Learner,
+        /// Boosting rounds.
+        #[arg(long, default_value_t = 200)]
+        trees: usize,
+        /// Tree depth.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
     },
 }
 
@@ -65,6 +74,9 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
         filter,
         max_words,
         alpha,
+        learner,
+        trees,
+        depth,
     }) = a.command
     {
         let data = quarry_eval::import::keyphrase::load_keyphrase(&docs, &keys)?;
@@ -86,7 +98,10 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
             &train,
             &opts,
             &TrainOptions {
+                learner,
                 alpha,
+                trees,
+                max_depth: depth,
                 ..TrainOptions::default()
             },
         )?;

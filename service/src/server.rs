@@ -11,6 +11,20 @@
 //! * `POST /v1/analyze`: runs the configured pipeline on a text without indexing it and
 //!   returns every annotation and normalized field.
 //! * `GET /v1/documents/{id}`: the stored document with its annotations.
+//! * `POST /v1/documents` (API key): a batch of documents goes through the pipeline into the
+//!   index as an asynchronous job (`202` + job id; `?wait=true` answers once committed);
+//!   idempotent by id (re-sending replaces). A full job queue answers `429` with
+//!   `Retry-After`.
+//! * `GET /v1/jobs/{id}`: a job's state (`queued`, `running`, `committed`, `failed`),
+//!   progress and per-document errors.
+//! * `DELETE /v1/documents/{id}` (API key): removes a document (committed before the answer).
+//!
+//! Write routes need `Authorization: Bearer KEY` (or `X-API-Key: KEY`); keys come from
+//! `QUARRY_API_KEYS` (comma-separated) or `--api-key-file`, and only their SHA-256 is kept.
+//! With no key configured, writes are refused (`403`). A document counts as acknowledged
+//! only when its job is `committed` (tantivy's commit is atomic), so a crash loses no
+//! acknowledged document; jobs not yet committed are lost with the process and must be
+//! re-sent (ids make that safe).
 //!
 //! Limits: request bodies (`--max-body`, default 1 MiB), query length (1,000 characters),
 //! `k` (1..=1,000), analyze text (100,000 characters), ids (1..=256 characters of
@@ -47,6 +61,12 @@ pub const MAX_QUERY_CHARS: usize = 1_000;
 pub const MAX_K: usize = 1_000;
 /// Longest text `/v1/analyze` takes, in characters.
 pub const MAX_ANALYZE_CHARS: usize = 100_000;
+/// Most documents in one `POST /v1/documents` batch.
+pub const MAX_BATCH_DOCS: usize = 1_000;
+/// Most fields of one document.
+pub const MAX_FIELDS: usize = 64;
+/// Jobs waiting for the writer before `429`.
+pub const QUEUE_CAPACITY: usize = 32;
 
 /// Settings of a server.
 #[derive(Debug, Clone)]
@@ -57,6 +77,14 @@ pub struct ServeOptions {
     pub max_body: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// SHA-256 (hex) of the API keys that may write.
+    pub key_hashes: Vec<String>,
+}
+
+/// The SHA-256 (hex) of an API key.
+pub fn hash_key(key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(key.trim().as_bytes()))
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,6 +99,7 @@ struct Metrics {
     requests: Family<RouteLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     docs: Gauge,
+    ingested: Counter,
 }
 
 impl Metrics {
@@ -96,7 +125,14 @@ impl Metrics {
             "Live documents in the index",
             docs.clone(),
         );
+        let ingested = Counter::default();
+        registry.register(
+            "ingested_documents",
+            "Documents committed by ingestion jobs",
+            ingested.clone(),
+        );
         Metrics {
+            ingested,
             registry,
             requests,
             latency,
@@ -110,6 +146,41 @@ struct AppState {
     pipeline: Pipeline,
     metrics: Metrics,
     default_mode: SearchMode,
+    key_hashes: Vec<String>,
+    jobs: std::sync::Mutex<JobTable>,
+    queue: tokio::sync::mpsc::Sender<u64>,
+}
+
+/// A job's state.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct JobStatus {
+    /// Job id.
+    id: u64,
+    /// `queued`, `running`, `committed` or `failed`.
+    state: String,
+    /// Documents in the batch.
+    total: usize,
+    /// Documents committed.
+    committed: usize,
+    /// Errors (document id or `*` for the whole batch, message).
+    errors: Vec<DocError>,
+}
+
+/// A document that could not be indexed.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct DocError {
+    /// Document id, or `*` when the whole batch failed.
+    id: String,
+    /// What went wrong.
+    message: String,
+}
+
+#[derive(Default)]
+struct JobTable {
+    next: u64,
+    status: std::collections::HashMap<u64, JobStatus>,
+    pending: std::collections::HashMap<u64, Vec<Document>>,
+    done: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
 }
 
 type Shared = Arc<AppState>;
@@ -275,7 +346,16 @@ pub struct Health {
         title = "Quarry",
         description = "Quarry's query API: search, analyze, stored documents."
     ),
-    paths(healthz, readyz, search, analyze, get_document),
+    paths(
+        healthz,
+        readyz,
+        search,
+        analyze,
+        get_document,
+        post_documents,
+        get_job,
+        delete_document
+    ),
     components(schemas(
         SearchRequest,
         SearchResponse,
@@ -283,7 +363,10 @@ pub struct Health {
         AnalyzeRequest,
         Health,
         ErrorBody,
-        ErrorDetail
+        ErrorDetail,
+        IngestRequest,
+        JobStatus,
+        DocError
     ))
 )]
 struct ApiDoc;
@@ -473,6 +556,271 @@ async fn get_document(
     }
 }
 
+fn authorize(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    if s.key_hashes.is_empty() {
+        return Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "writes_disabled",
+            message:
+                "no API key is configured (QUARRY_API_KEYS or --api-key-file): writes are refused"
+                    .into(),
+        });
+    }
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+    match key {
+        Some(k) if s.key_hashes.contains(&hash_key(k)) => Ok(()),
+        Some(_) => Err(ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "bad_key",
+            message: "the API key is not valid".into(),
+        }),
+        None => Err(ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "no_key",
+            message: "write routes need Authorization: Bearer KEY".into(),
+        }),
+    }
+}
+
+/// `POST /v1/documents` request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestRequest {
+    /// Documents as in JSONL ingestion: `id`, optional `lang`, and text fields
+    /// (`{"id": "d1", "lang": "en", "title": "...", "body": "..."}`).
+    #[schema(value_type = Vec<Object>)]
+    documents: Vec<serde_json::Value>,
+}
+
+/// `?wait=true`: answer once the job is committed.
+#[derive(Deserialize)]
+struct WaitQuery {
+    #[serde(default)]
+    wait: bool,
+}
+
+fn job_not_found(id: u64) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: format!("no job {id}"),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/documents", request_body = IngestRequest,
+    params(("wait" = Option<bool>, Query, description = "answer once committed")),
+    responses((status = 202, body = JobStatus), (status = 200, body = JobStatus), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn post_documents(
+    State(s): State<Shared>,
+    headers: axum::http::HeaderMap,
+    q: Result<axum::extract::Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
+    ApiJson(req): ApiJson<IngestRequest>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers)?;
+    let wait = q
+        .map_err(|e| ApiError::bad("bad_query", e.body_text()))?
+        .0
+        .wait;
+    if req.documents.is_empty() || req.documents.len() > MAX_BATCH_DOCS {
+        return Err(ApiError::bad(
+            "invalid_batch",
+            format!(
+                "a batch has 1..={MAX_BATCH_DOCS} documents (got {})",
+                req.documents.len()
+            ),
+        ));
+    }
+    let mut docs = Vec::with_capacity(req.documents.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, v) in req.documents.iter().enumerate() {
+        let doc = quarry_core::jsonl::parse_document(&v.to_string())
+            .map_err(|e| ApiError::bad("invalid_document", format!("document {i}: {e}")))?;
+        if !valid_id(&doc.id) {
+            return Err(ApiError::bad(
+                "invalid_id",
+                format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -"),
+            ));
+        }
+        if doc.fields.len() > MAX_FIELDS {
+            return Err(ApiError::bad(
+                "too_many_fields",
+                format!("document {i}: at most {MAX_FIELDS} fields"),
+            ));
+        }
+        if !seen.insert(doc.id.clone()) {
+            return Err(ApiError::bad(
+                "duplicate_id",
+                format!("document {i}: id {:?} appears twice in the batch", doc.id),
+            ));
+        }
+        docs.push(doc);
+    }
+    let total = docs.len();
+    let (id, done) = {
+        let mut t = s.jobs.lock().map_err(ApiError::internal)?;
+        t.next += 1;
+        let id = t.next;
+        t.status.insert(
+            id,
+            JobStatus {
+                id,
+                state: "queued".into(),
+                total,
+                committed: 0,
+                errors: Vec::new(),
+            },
+        );
+        t.pending.insert(id, docs);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        t.done.insert(id, tx);
+        (id, rx)
+    };
+    if s.queue.try_send(id).is_err() {
+        let mut t = s.jobs.lock().map_err(ApiError::internal)?;
+        t.status.remove(&id);
+        t.pending.remove(&id);
+        t.done.remove(&id);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: "queue_full".into(),
+                message: format!("{QUEUE_CAPACITY} jobs are waiting; retry later"),
+            },
+        };
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            Json(body),
+        )
+            .into_response());
+    }
+    if wait {
+        let _ = done.await;
+    }
+    let status = s
+        .jobs
+        .lock()
+        .map_err(ApiError::internal)?
+        .status
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| job_not_found(id))?;
+    let code = if wait {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((code, Json(status)).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
+    responses((status = 200, body = JobStatus), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_job(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>, ApiError> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad("invalid_id", "job ids are integers"))?;
+    let t = s.jobs.lock().map_err(ApiError::internal)?;
+    t.status
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| job_not_found(id))
+}
+
+#[utoipa::path(delete, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id")),
+    responses((status = 200, description = "deleted and committed"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_document(
+    State(s): State<Shared>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    if !valid_id(&id) {
+        return Err(ApiError::bad(
+            "invalid_id",
+            "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -",
+        ));
+    }
+    let state = s.clone();
+    let (n, id) = tokio::task::spawn_blocking(move || {
+        // through the writer's lock, so a delete never races an ingestion commit
+        let _w = writer_lock();
+        state
+            .index
+            .delete_documents(&[id.as_str()], 64 << 20)
+            .map(|n| (n, id))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    if n == 0 {
+        return Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: format!("no document {id:?}"),
+        });
+    }
+    Ok(Json(serde_json::json!({"deleted": id})))
+}
+
+/// One writer at a time (tantivy allows one `IndexWriter`).
+fn writer_lock() -> std::sync::MutexGuard<'static, ()> {
+    static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    WRITER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl AppState {
+    /// Runs one job: the pipeline, then add + commit; records the outcome and wakes a waiter.
+    fn run_job(&self, id: u64) {
+        let mut docs = {
+            let mut t = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(st) = t.status.get_mut(&id) {
+                st.state = "running".into();
+            }
+            t.pending.remove(&id).unwrap_or_default()
+        };
+        let result = self
+            .pipeline
+            .run(&mut docs)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                let _w = writer_lock();
+                self.index
+                    .add_documents(&docs, 64 << 20)
+                    .map_err(|e| e.to_string())
+            });
+        let mut t = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(st) = t.status.get_mut(&id) {
+            match result {
+                Ok(()) => {
+                    st.state = "committed".into();
+                    st.committed = docs.len();
+                    self.metrics.ingested.inc_by(docs.len() as u64);
+                }
+                Err(message) => {
+                    st.state = "failed".into();
+                    st.errors = vec![DocError {
+                        id: "*".into(),
+                        message,
+                    }];
+                }
+            }
+        }
+        if let Some(tx) = t.done.remove(&id) {
+            let _ = tx.send(());
+        }
+    }
+}
+
 async fn not_found() -> ApiError {
     ApiError {
         status: StatusCode::NOT_FOUND,
@@ -512,7 +860,12 @@ fn router(state: Shared, opts: &ServeOptions) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/v1/search", post(search))
         .route("/v1/analyze", post(analyze))
-        .route("/v1/documents/{id}", get(get_document))
+        .route("/v1/documents", post(post_documents))
+        .route(
+            "/v1/documents/{id}",
+            get(get_document).delete(delete_document),
+        )
+        .route("/v1/jobs/{id}", get(get_job))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .layer(DefaultBodyLimit::max(opts.max_body))
@@ -527,17 +880,29 @@ fn router(state: Shared, opts: &ServeOptions) -> Router {
 pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
     let pipeline = crate::cli::open_pipeline(ctx)?;
     let default_mode: SearchMode = ctx.cfg.search.mode.parse().map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (queue, mut jobs_rx) = tokio::sync::mpsc::channel::<u64>(QUEUE_CAPACITY);
     let state = Arc::new(AppState {
         index,
         pipeline,
         metrics: Metrics::new(),
         default_mode,
+        key_hashes: opts.key_hashes.clone(),
+        jobs: std::sync::Mutex::new(JobTable::default()),
+        queue,
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async move {
+    // the one ingestion worker: jobs run in order, each committed before the next
+    let worker_state = state.clone();
+    let worker = rt.spawn(async move {
+        while let Some(id) = jobs_rx.recv().await {
+            let st = worker_state.clone();
+            let _ = tokio::task::spawn_blocking(move || st.run_job(id)).await;
+        }
+    });
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.addr)
             .await
             .with_context(|| format!("binding {}", opts.addr))?;
@@ -550,7 +915,12 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
             .await
             .context("serving")?;
         Ok::<(), anyhow::Error>(())
-    })
+    });
+    // requests are drained; queued jobs finish once the last sender (the state) is gone
+    rt.block_on(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(60), worker).await;
+    });
+    served
 }
 
 async fn shutdown() {

@@ -57,8 +57,8 @@ impl Default for ExtractOptions {
     fn default() -> Self {
         ExtractOptions {
             max_words: 3,
-            coref: CorefMode::Pool,
-            filter: true,
+            coref: CorefMode::Off,
+            filter: false,
             filter_drop: 0.2,
         }
     }

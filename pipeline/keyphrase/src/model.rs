@@ -61,8 +61,8 @@ impl Default for TrainOptions {
             learner: Learner::Gbdt,
             alpha: 1.0,
             max_iterations: 200,
-            trees: 300,
-            max_depth: 5,
+            trees: 200,
+            max_depth: 3,
             learning_rate: 0.05,
             seed: 13,
         }
