@@ -412,3 +412,55 @@ fn writes_need_a_key_and_are_committed_jobs() {
     let (_, _, text) = http(a, "GET", "/metrics", b"", "text/plain");
     assert!(text.contains("quarry_ingested_documents_total 4"), "{text}");
 }
+
+#[test]
+fn sigterm_drains_queued_jobs_and_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed\"}\n").unwrap();
+    let idx = tmp.path().join("idx").display().to_string();
+    assert!(quarry()
+        .args(["ingest", "--index", &idx, &docs.display().to_string()])
+        .env("QUARRY_HOME", tmp.path())
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let mut srv = start_env(&idx, tmp.path(), &[], &[("QUARRY_API_KEYS", "k")]);
+    let a = srv.addr.clone();
+    let mut jobs = Vec::new();
+    for b in 0..5 {
+        let batch: Vec<String> = (0..20)
+            .map(|i| format!(r#"{{"id": "b{b}-{i}", "body": "batch {b} document {i}"}}"#))
+            .collect();
+        let (st, v) = json_auth(
+            &a,
+            "POST",
+            "/v1/documents",
+            &format!(r#"{{"documents": [{}]}}"#, batch.join(",")),
+            "k",
+        );
+        assert_eq!(st, 202, "{v}");
+        jobs.push(v["id"].as_u64().unwrap());
+    }
+    let started = std::time::Instant::now();
+    let pid = srv.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = srv.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM ends the server cleanly: {status:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "drained in {:?}",
+        started.elapsed()
+    );
+    // every accepted job was committed before the process ended
+    let srv2 = start(&idx, tmp.path(), &[]);
+    assert_eq!(json(&srv2.addr, "GET", "/readyz", "").1["documents"], 101);
+}

@@ -148,7 +148,8 @@ struct AppState {
     default_mode: SearchMode,
     key_hashes: Vec<String>,
     jobs: std::sync::Mutex<JobTable>,
-    queue: tokio::sync::mpsc::Sender<u64>,
+    /// The job queue's sender; taken (closing the queue) at shutdown.
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<u64>>>,
 }
 
 /// A job's state.
@@ -681,7 +682,11 @@ async fn post_documents(
         t.done.insert(id, tx);
         (id, rx)
     };
-    if s.queue.try_send(id).is_err() {
+    let sent = match s.queue.lock().map_err(ApiError::internal)?.as_ref() {
+        Some(q) => Some(q.try_send(id).is_ok()),
+        None => None, // shutting down
+    };
+    if sent != Some(true) {
         let mut t = s.jobs.lock().map_err(ApiError::internal)?;
         t.status.remove(&id);
         t.pending.remove(&id);
@@ -692,6 +697,13 @@ async fn post_documents(
                 message: format!("{QUEUE_CAPACITY} jobs are waiting; retry later"),
             },
         };
+        if sent.is_none() {
+            return Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "shutting_down",
+                message: "the server is stopping; send the batch again later".into(),
+            });
+        }
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],
@@ -892,8 +904,9 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
         default_mode,
         key_hashes: opts.key_hashes.clone(),
         jobs: std::sync::Mutex::new(JobTable::default()),
-        queue,
+        queue: std::sync::Mutex::new(Some(queue)),
     });
+    let at_shutdown = state.clone();
     // the one ingestion worker: jobs run in order, each committed before the next
     let worker_state = state.clone();
     let worker = rt.spawn(async move {
@@ -916,7 +929,10 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
             .context("serving")?;
         Ok::<(), anyhow::Error>(())
     });
-    // requests are drained; queued jobs finish once the last sender (the state) is gone
+    // requests are drained: close the queue, let the jobs already in it commit
+    if let Ok(mut q) = at_shutdown.queue.lock() {
+        q.take();
+    }
     rt.block_on(async move {
         let _ = tokio::time::timeout(Duration::from_secs(60), worker).await;
     });
