@@ -682,10 +682,13 @@ async fn post_documents(
         t.done.insert(id, tx);
         (id, rx)
     };
-    let sent = match s.queue.lock().map_err(ApiError::internal)?.as_ref() {
-        Some(q) => Some(q.try_send(id).is_ok()),
-        None => None, // shutting down
-    };
+    // None: shutting down (the queue is closed)
+    let sent = s
+        .queue
+        .lock()
+        .map_err(ApiError::internal)?
+        .as_ref()
+        .map(|q| q.try_send(id).is_ok());
     if sent != Some(true) {
         let mut t = s.jobs.lock().map_err(ApiError::internal)?;
         t.status.remove(&id);
