@@ -271,6 +271,10 @@ pub struct DemoArgs {
     /// Skip model provisioning and the model examples (index and search only).
     #[arg(long)]
     pub no_models: bool,
+    /// Then serve the demo index over HTTP on this address (e.g. 127.0.0.1:8080) until
+    /// Ctrl-C, after printing example requests.
+    #[arg(long, value_name = "ADDR")]
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 /// Shared context for the commands.

@@ -118,5 +118,34 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         "\ndone. Try: quarry search \"肺部磨玻璃影\" --index {}",
         index_dir.display()
     );
+    let Some(addr) = a.serve else {
+        println!(
+            "or serve it: quarry serve --index {} (./scripts/demo.sh --serve 127.0.0.1:8080)",
+            index_dir.display()
+        );
+        return Ok(exit::OK);
+    };
+    println!("\n== serving the demo index on http://{addr} (Ctrl-C stops). Example requests:");
+    for (what, cmd) in crate::server::example_requests(&addr.to_string()) {
+        println!("  # {what}\n  {cmd}");
+    }
+    crate::server::serve(
+        ctx,
+        index,
+        crate::server::ServeOptions {
+            addr,
+            max_body: 1 << 20,
+            timeout: std::time::Duration::from_secs(30),
+            key_hashes: std::env::var("QUARRY_API_KEYS")
+                .map(|k| {
+                    k.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(crate::server::hash_key)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    )?;
     Ok(exit::OK)
 }

@@ -81,6 +81,27 @@ pub struct ServeOptions {
     pub key_hashes: Vec<String>,
 }
 
+/// Example requests against a server at `addr` (what, curl command line).
+pub fn example_requests(addr: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("health", format!("curl -s http://{addr}/readyz")),
+        (
+            "search (bm25; mode may be sparse or hybrid when the index has expansions)",
+            format!("curl -s http://{addr}/v1/search -H 'content-type: application/json' -d '{{\"query\": \"肺部磨玻璃影\", \"k\": 3}}'"),
+        ),
+        (
+            "run the pipeline on a text without indexing it",
+            format!("curl -s http://{addr}/v1/analyze -H 'content-type: application/json' -d '{{\"text\": \"Senior Java developer wanted in Oslo\"}}'"),
+        ),
+        ("a stored document", format!("curl -s http://{addr}/v1/documents/rad-001")),
+        (
+            "add documents (needs QUARRY_API_KEYS=KEY when the server starts)",
+            format!("curl -s 'http://{addr}/v1/documents?wait=true' -H 'authorization: Bearer KEY' -H 'content-type: application/json' -d '{{\"documents\": [{{\"id\": \"n1\", \"body\": \"new text\"}}]}}'"),
+        ),
+        ("the API description", format!("curl -s http://{addr}/openapi.json")),
+    ]
+}
+
 /// The SHA-256 (hex) of an API key.
 pub fn hash_key(key: &str) -> String {
     use sha2::Digest;
