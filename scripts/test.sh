@@ -14,6 +14,8 @@ echo "== build"
 cargo build --locked -p quarry
 echo "== provision models (idempotent)"
 "${CARGO_TARGET_DIR:-./target}"/debug/quarry models fetch
+echo "== project data sets up to date with their sources"
+python3 data/coref/build.py --check
 echo "== tests"
 cargo test --workspace --locked
 echo "== fmt + clippy"

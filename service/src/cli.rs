@@ -496,6 +496,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .clone()
                 .unwrap_or_else(|| ctx.cfg.resolved_index_path());
             let index = ctx.open_index(&path)?;
+            // an index that expands documents needs its encoder for POST /v1/documents
+            ctx.attach_sparse(&index, true, None)?;
             crate::server::serve(
                 &ctx,
                 index,
