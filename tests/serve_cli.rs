@@ -464,3 +464,65 @@ fn sigterm_drains_queued_jobs_and_exits() {
     let srv2 = start(&idx, tmp.path(), &[]);
     assert_eq!(json(&srv2.addr, "GET", "/readyz", "").1["documents"], 101);
 }
+
+#[test]
+fn writes_into_a_sparse_index_are_expanded() {
+    // the server loads the index's encoder, so documents posted to it get expansions and
+    // sparse search finds them (this failed with "no encoder is loaded" before)
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(
+        &docs,
+        "{\"id\": \"s1\", \"lang\": \"en\", \"body\": \"insulin resistance in obesity\"}\n",
+    )
+    .unwrap();
+    let idx = tmp.path().join("idx").display().to_string();
+    let out = quarry()
+        .args([
+            "ingest",
+            "--index",
+            &idx,
+            "--sparse",
+            &docs.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = quarry()
+        .args(["serve", "--index", &idx, "--addr", "127.0.0.1:0"])
+        .env("QUARRY_API_KEYS", "k")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let srv = Server {
+        child,
+        addr: line
+            .trim()
+            .trim_start_matches("listening on http://")
+            .to_string(),
+    };
+    let (st, v) = json_auth(
+        &srv.addr,
+        "POST",
+        "/v1/documents?wait=true",
+        r#"{"documents": [{"id": "s2", "lang": "en", "body": "volcanic ash over the glacier"}]}"#,
+        "k",
+    );
+    assert_eq!((st, v["state"].as_str()), (200, Some("committed")), "{v}");
+    let (st, v) = json(
+        &srv.addr,
+        "POST",
+        "/v1/search",
+        r#"{"query": "volcanic glacier", "mode": "sparse", "k": 1}"#,
+    );
+    assert_eq!((st, v["hits"][0]["id"].as_str()), (200, Some("s2")), "{v}");
+}

@@ -36,13 +36,13 @@ fn main() {
     let chars: usize = test.iter().map(|t| t.chars().count()).sum();
     let configs = [
         (
-            "gbdt, coref off, filter off",
+            "gbdt, coref off, filter off (default)",
             CorefMode::Off,
             false,
             Learner::Gbdt,
         ),
         (
-            "gbdt, coref pool + filter (default)",
+            "gbdt, coref pool + filter",
             CorefMode::Pool,
             true,
             Learner::Gbdt,
