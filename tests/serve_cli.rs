@@ -25,10 +25,21 @@ fn start(index: &str, home: &std::path::Path, extra: &[&str]) -> Server {
 }
 
 fn start_env(index: &str, home: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut child = quarry()
+    let mut cmd = quarry();
+    cmd.env("QUARRY_HOME", home);
+    spawn(cmd, index, extra, env)
+}
+
+/// Starts `quarry serve` from `cmd` (its environment as set) on a free loopback port.
+fn spawn(
+    mut cmd: std::process::Command,
+    index: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
+    let mut child = cmd
         .args(["serve", "--index", index, "--addr", "127.0.0.1:0"])
         .args(extra)
-        .env("QUARRY_HOME", home)
         .env_remove("QUARRY_API_KEYS")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -492,24 +503,8 @@ fn writes_into_a_sparse_index_are_expanded() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut child = quarry()
-        .args(["serve", "--index", &idx, "--addr", "127.0.0.1:0"])
-        .env("QUARRY_API_KEYS", "k")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let srv = Server {
-        child,
-        addr: line
-            .trim()
-            .trim_start_matches("listening on http://")
-            .to_string(),
-    };
+    // the models' home stays the default one (the encoder lives there)
+    let srv = spawn(quarry(), &idx, &[], &[("QUARRY_API_KEYS", "k")]);
     let (st, v) = json_auth(
         &srv.addr,
         "POST",

@@ -571,30 +571,20 @@ impl QuarryIndex {
     /// The stored JSON of the document with this id: its fields, language and the
     /// annotations the pipeline added (what ingestion stored as `source`).
     pub fn get_source(&self, id: &str) -> Result<Option<serde_json::Value>, IndexError> {
-        use tantivy::collector::TopDocs;
-        use tantivy::query::TermQuery;
-        use tantivy::schema::Value;
-        let searcher = self.searcher();
-        let q = TermQuery::new(
-            tantivy::Term::from_field_text(self.fields.id, id),
-            IndexRecordOption::Basic,
-        );
-        let top = searcher.search(&q, &TopDocs::with_limit(1))?;
-        match top.first() {
-            None => Ok(None),
-            Some((_, addr)) => {
-                let d: TantivyDocument = searcher.doc(*addr)?;
-                let src = d
-                    .get_first(self.fields.source)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("{}");
-                Ok(serde_json::from_str(src).ok())
-            }
-        }
+        Ok(self
+            .stored_source(id)?
+            .and_then(|s| serde_json::from_str(&s).ok()))
     }
 
     /// The stored document with this id.
     pub fn get(&self, id: &str) -> Result<Option<Document>, IndexError> {
+        Ok(self
+            .stored_source(id)?
+            .and_then(|s| quarry_core::jsonl::parse_document(&s).ok()))
+    }
+
+    /// The `source` text stored for the document with this id.
+    fn stored_source(&self, id: &str) -> Result<Option<String>, IndexError> {
         use tantivy::collector::TopDocs;
         use tantivy::query::TermQuery;
         use tantivy::schema::Value;
@@ -604,16 +594,15 @@ impl QuarryIndex {
             IndexRecordOption::Basic,
         );
         let top = searcher.search(&q, &TopDocs::with_limit(1))?;
-        match top.first() {
-            None => Ok(None),
-            Some((_, addr)) => {
-                let d: TantivyDocument = searcher.doc(*addr)?;
-                let src = d
-                    .get_first(self.fields.source)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("{}");
-                Ok(quarry_core::jsonl::parse_document(src).ok())
-            }
-        }
+        let Some((_, addr)) = top.first() else {
+            return Ok(None);
+        };
+        let d: TantivyDocument = searcher.doc(*addr)?;
+        Ok(Some(
+            d.get_first(self.fields.source)
+                .and_then(|v| v.as_str())
+                .unwrap_or("{}")
+                .to_string(),
+        ))
     }
 }

@@ -47,7 +47,8 @@ fn story(i: usize) -> (String, Vec<String>) {
     (text, vec![company.to_string(), topic.to_string()])
 }
 
-fn model(learner: Learner) -> Extractor {
+/// A ranker trained on 48 written stories.
+fn ranker(learner: Learner, coref: CorefMode) -> quarry_keyphrase::model::Ranker {
     let stories: Vec<(String, Vec<String>)> = (0..48).map(story).collect();
     let docs: Vec<TrainDoc<'_>> = stories
         .iter()
@@ -58,7 +59,7 @@ fn model(learner: Learner) -> Extractor {
         })
         .collect();
     let opts = ExtractOptions {
-        coref: CorefMode::Pool,
+        coref,
         ..ExtractOptions::default()
     };
     let train_opts = TrainOptions {
@@ -66,7 +67,11 @@ fn model(learner: Learner) -> Extractor {
         trees: 60,
         ..TrainOptions::default()
     };
-    Extractor::new(train(&docs, &opts, &train_opts).expect("training"))
+    train(&docs, &opts, &train_opts).expect("training")
+}
+
+fn model(learner: Learner) -> Extractor {
+    Extractor::new(ranker(learner, CorefMode::Pool))
 }
 
 #[test]
@@ -124,25 +129,7 @@ fn odd_inputs_do_not_panic() {
 
 #[test]
 fn stage_annotates_fields_with_field_offsets() {
-    let stories: Vec<(String, Vec<String>)> = (0..48).map(story).collect();
-    let docs: Vec<TrainDoc<'_>> = stories
-        .iter()
-        .map(|(t, g)| TrainDoc {
-            text: t,
-            gold: g,
-            category: None,
-        })
-        .collect();
-    let ranker = train(
-        &docs,
-        &ExtractOptions::default(),
-        &TrainOptions {
-            trees: 60,
-            ..TrainOptions::default()
-        },
-    )
-    .unwrap();
-    let stage = KeyphraseStage::new(ranker, 4);
+    let stage = KeyphraseStage::new(ranker(Learner::Gbdt, CorefMode::Off), 4);
     let body = "Zephyr Motors announced the boycott on Monday. The boycott affects workers. \
                 A spokesman for Zephyr Motors said the boycott would be reviewed.";
     let mut batch = vec![Document::new("z")
