@@ -295,18 +295,23 @@ where
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The query text (1..=1000 characters).
+    #[schema(min_length = 1, max_length = 1000)]
     query: String,
     /// bm25, sparse or hybrid (default: the configured mode).
     #[serde(default)]
+    #[schema(pattern = "^(bm25|sparse|hybrid)$")]
     mode: Option<String>,
     /// Results wanted (1..=1000, default 10).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     k: Option<usize>,
     /// Only documents linked to every one of these concepts (`<terminology>:<id>`).
     #[serde(default)]
+    #[schema(max_items = 16)]
     concepts: Vec<String>,
     /// Only documents having every one of these key phrases.
     #[serde(default)]
+    #[schema(max_items = 16)]
     keyphrases: Vec<String>,
 }
 
@@ -346,9 +351,11 @@ pub struct SearchResponse {
 #[serde(deny_unknown_fields)]
 pub struct AnalyzeRequest {
     /// The text (at most 100,000 characters).
+    #[schema(max_length = 100000)]
     text: String,
     /// Language code (`en`, `zh`); detected when absent.
     #[serde(default)]
+    #[schema(pattern = "^(en|zh)$")]
     lang: Option<String>,
 }
 
@@ -438,7 +445,7 @@ async fn openapi() -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchRequest,
-    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 409, description = "the index cannot serve this mode (no sparse expansion)", body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn search(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<SearchRequest>,
@@ -457,8 +464,11 @@ async fn search(
             format!("k must be in 1..={MAX_K} (got {k})"),
         ));
     }
-    if req.concepts.len() + req.keyphrases.len() > 32 {
-        return Err(ApiError::bad("too_many_filters", "at most 32 filters"));
+    if req.concepts.len() > 16 || req.keyphrases.len() > 16 {
+        return Err(ApiError::bad(
+            "too_many_filters",
+            "at most 16 concepts and 16 key phrases",
+        ));
     }
     let mode: SearchMode = match &req.mode {
         Some(m) => m
@@ -479,7 +489,11 @@ async fn search(
         // a mode the index cannot serve (no sparse expansion) is the caller's to fix
         let msg = e.to_string();
         if msg.contains("sparse") {
-            ApiError::bad("mode_unavailable", msg)
+            ApiError {
+                status: StatusCode::CONFLICT,
+                code: "mode_unavailable",
+                message: msg,
+            }
         } else {
             ApiError::internal(msg)
         }
@@ -508,7 +522,7 @@ async fn search(
 }
 
 #[utoipa::path(post, path = "/v1/analyze", request_body = AnalyzeRequest,
-    responses((status = 200, description = "the document after every stage: fields, normalized fields, annotations"), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "the document after every stage: fields, normalized fields, annotations"), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn analyze(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<AnalyzeRequest>,
@@ -522,9 +536,16 @@ async fn analyze(
     }
     let mut doc = Document::new("analyze").with_field("text", req.text);
     if let Some(l) = &req.lang {
-        let lang: Lang = l.parse().map_err(|_| {
-            ApiError::bad("invalid_lang", format!("unknown language {l:?} (en, zh)"))
-        })?;
+        let lang = match l.as_str() {
+            "en" => Lang::En,
+            "zh" => Lang::Zh,
+            other => {
+                return Err(ApiError::bad(
+                    "invalid_lang",
+                    format!("unknown language {other:?} (en, zh)"),
+                ))
+            }
+        };
         doc = doc.with_lang(lang);
     }
     let state = s.clone();
@@ -551,7 +572,7 @@ fn valid_id(id: &str) -> bool {
         && id != ".."
 }
 
-#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id")),
+#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9._:-]{1,256}$")),
     responses((status = 200, description = "the stored document with its annotations"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_document(
     State(s): State<Shared>,
@@ -614,7 +635,7 @@ fn authorize(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiErr
 pub struct IngestRequest {
     /// Documents as in JSONL ingestion: `id`, optional `lang`, and text fields
     /// (`{"id": "d1", "lang": "en", "title": "...", "body": "..."}`).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 1000)]
     documents: Vec<serde_json::Value>,
 }
 
@@ -636,7 +657,7 @@ fn job_not_found(id: u64) -> ApiError {
 #[utoipa::path(post, path = "/v1/documents", request_body = IngestRequest,
     params(("wait" = Option<bool>, Query, description = "answer once committed")),
     responses((status = 202, body = JobStatus), (status = 200, body = JobStatus), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn post_documents(
     State(s): State<Shared>,
@@ -771,7 +792,7 @@ async fn get_job(
         .ok_or_else(|| job_not_found(id))
 }
 
-#[utoipa::path(delete, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id")),
+#[utoipa::path(delete, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9._:-]{1,256}$")),
     responses((status = 200, description = "deleted and committed"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_document(
