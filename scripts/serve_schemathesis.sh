@@ -23,5 +23,6 @@ QUARRY_API_KEYS=st-key "$Q" serve --index "$WORK/idx" --addr 127.0.0.1:0 > "$WOR
 SRV=$!
 for _ in $(seq 1 100); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 ADDR=$(sed -n 's/^listening on http:\/\///p' "$WORK/serve.out")
-"$VENV/bin/schemathesis" run "http://$ADDR/openapi.json" --checks all -H "Authorization: Bearer st-key" \
+# run from the work folder: schemathesis writes its cache (.schemathesis/) into the current one
+cd "$WORK" && "$VENV/bin/schemathesis" run "http://$ADDR/openapi.json" --checks all -H "Authorization: Bearer st-key" \
   --max-examples "$N" --workers 1
