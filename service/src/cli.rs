@@ -661,15 +661,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The SHA-256 (hex) of every configured API key.
     pub fn key_hashes(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        if let Ok(keys) = std::env::var("QUARRY_API_KEYS") {
-            out.extend(
-                keys.split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(crate::server::hash_key),
-            );
-        }
+        let mut out = crate::server::env_key_hashes();
         if let Some(p) = &self.api_key_file {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading the API key file {}", p.display()))?;

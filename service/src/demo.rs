@@ -136,15 +136,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
             addr,
             max_body: 1 << 20,
             timeout: std::time::Duration::from_secs(30),
-            key_hashes: std::env::var("QUARRY_API_KEYS")
-                .map(|k| {
-                    k.split(',')
-                        .map(str::trim)
-                        .filter(|k| !k.is_empty())
-                        .map(crate::server::hash_key)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            key_hashes: crate::server::env_key_hashes(),
         },
     )?;
     Ok(exit::OK)

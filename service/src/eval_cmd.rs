@@ -209,38 +209,15 @@ pub struct KeyphraseArgs {
     /// Cutoff.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// Co-reference normalization before counting (own extractor only).
-    /// off, pool (every written form of an entity counts all its mentions; "on" means pool) or
-    /// rewrite (mentions rewritten to the canonical form first).
-    #[arg(long, default_value = "off")]
-    pub coref: quarry_keyphrase::CorefMode,
-    /// Light filtering of peripheral sentences (own extractor only).
-    #[arg(long, value_parser = ["on", "off"], default_value = "off")]
-    pub filter: String,
+    /// How Quarry's own extractor is trained (ignored with --pred).
+    #[command(flatten)]
+    pub model: crate::keyphrase_cmd::KeyphraseModelArgs,
     /// Cross-validation folds (documents assigned by a hash of their id).
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
-    /// Longest candidate phrase, in words.
-    #[arg(long, default_value_t = 3)]
-    pub max_words: usize,
-    /// L2 weight of the logistic regression.
-    #[arg(long, default_value_t = 1.0)]
-    pub alpha: f64,
-    /// Ranker: gbdt (gradient-boosted trees) or logistic.
-    #[arg(long, default_value = "gbdt")]
-    pub learner: quarry_keyphrase::model::Learner,
-    /// Boosting rounds.
-    #[arg(long, default_value_t = 200)]
-    pub trees: usize,
-    /// Tree depth.
-    #[arg(long, default_value_t = 3)]
-    pub depth: usize,
     /// Write the extractor's predictions here (`<id>.key`, best first), readable by `--pred`.
     #[arg(long)]
     pub save_pred: Option<PathBuf>,
-    /// Share of non-lead sentences the light filter drops.
-    #[arg(long, default_value_t = 0.2)]
-    pub filter_drop: f64,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -1671,23 +1648,22 @@ fn keyphrase_cross_validate(
     docs: &[quarry_eval::types::KeyphraseDoc],
     a: &KeyphraseArgs,
 ) -> Result<(Vec<Vec<String>>, String, serde_json::Value)> {
-    use quarry_keyphrase::{model::TrainOptions, ExtractOptions, Extractor, TrainDoc};
+    use quarry_keyphrase::{Extractor, TrainDoc};
     if a.folds < 2 {
         bail!("--folds must be at least 2 (got {})", a.folds);
     }
-    let opts = ExtractOptions {
-        max_words: a.max_words.max(1),
-        coref: a.coref,
-        filter: a.filter == "on",
-        filter_drop: a.filter_drop,
-    };
-    let train_opts = TrainOptions {
-        learner: a.learner,
-        alpha: a.alpha,
-        trees: a.trees,
-        max_depth: a.depth,
-        ..TrainOptions::default()
-    };
+    let (opts, train_opts) = a.model.options();
+    // every document is read once (co-reference, sentences, candidates) and reused by
+    // every fold's training and by its own fold's extraction
+    let all: Vec<TrainDoc<'_>> = docs
+        .iter()
+        .map(|d| TrainDoc {
+            text: &d.text,
+            gold: &d.gold,
+            category: quarry_keyphrase::category_of(&d.id),
+        })
+        .collect();
+    let prepared = quarry_keyphrase::prepare_docs(&all, &opts);
     let fold_of: Vec<usize> = docs
         .iter()
         .map(|d| quarry_eval::split::fold(&d.id, a.folds))
@@ -1695,22 +1671,21 @@ fn keyphrase_cross_validate(
     let mut preds = vec![Vec::new(); docs.len()];
     let bar = indicatif::ProgressBar::new(a.folds as u64);
     for f in 0..a.folds {
-        let train: Vec<TrainDoc<'_>> = docs
+        let train: Vec<&quarry_keyphrase::PreparedDoc> = prepared
             .iter()
             .zip(&fold_of)
             .filter(|(_, &k)| k != f)
-            .map(|(d, _)| TrainDoc {
-                text: &d.text,
-                gold: &d.gold,
-                category: quarry_keyphrase::category_of(&d.id),
-            })
+            .map(|(p, _)| p)
             .collect();
-        let ranker = quarry_keyphrase::train(&train, &opts, &train_opts)?;
-        let ex = Extractor::new(ranker);
-        for (i, d) in docs.iter().enumerate() {
+        let ex = Extractor::new(quarry_keyphrase::train_prepared(
+            &train,
+            &opts,
+            &train_opts,
+        )?);
+        for (i, p) in prepared.iter().enumerate() {
             if fold_of[i] == f {
                 preds[i] = ex
-                    .extract_in(&d.text, quarry_keyphrase::category_of(&d.id), 50)
+                    .extract_prepared(p, 50)
                     .into_iter()
                     .map(|k| k.phrase)
                     .collect();
@@ -1720,19 +1695,7 @@ fn keyphrase_cross_validate(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let system = format!(
-        "keyphrase-{}{}{}",
-        match a.learner {
-            quarry_keyphrase::model::Learner::Gbdt => "gbdt",
-            quarry_keyphrase::model::Learner::Logistic => "lr",
-        },
-        match opts.coref {
-            quarry_keyphrase::CorefMode::Off => "",
-            quarry_keyphrase::CorefMode::Pool => "+coref",
-            quarry_keyphrase::CorefMode::Rewrite => "+coref-rewrite",
-        },
-        if opts.filter { "+filter" } else { "" }
-    );
+    let system = a.model.system_name();
     let config = serde_json::json!({"folds": a.folds, "options": opts, "train": train_opts});
     Ok((preds, system, config))
 }

@@ -40,28 +40,78 @@ pub enum KeyphrasesCommand {
         /// Where to write the model (JSON).
         #[arg(long)]
         out: PathBuf,
-        /// Co-reference normalization before counting.
-        #[arg(long, default_value = "off")]
-        coref: quarry_keyphrase::CorefMode,
-        /// Light filtering of peripheral sentences.
-        #[arg(long, value_parser = ["on", "off"], default_value = "off")]
-        filter: String,
-        /// Longest candidate, in words.
-        #[arg(long, default_value_t = 3)]
-        max_words: usize,
-        /// L2 weight of the logistic regression.
-        #[arg(long, default_value_t = 1.0)]
-        alpha: f64,
-        /// Ranker: gbdt (gradient-boosted trees) or logistic.
-        #[arg(long, default_value = "gbdt")]
-        learner: quarry_keyphrase::model::Learner,
-        /// Boosting rounds.
-        #[arg(long, default_value_t = 200)]
-        trees: usize,
-        /// Tree depth.
-        #[arg(long, default_value_t = 3)]
-        depth: usize,
+        #[command(flatten)]
+        model: KeyphraseModelArgs,
     },
+}
+
+/// How a key-phrase ranker is trained (shared by `quarry keyphrases train` and
+/// `quarry eval keyphrase`).
+#[derive(Args, Debug, Clone)]
+pub struct KeyphraseModelArgs {
+    /// Co-reference normalization before counting: off, pool (every written form of an
+    /// entity counts all its mentions; "on" means pool) or rewrite (mentions rewritten to the
+    /// canonical form first).
+    #[arg(long, default_value = "off")]
+    pub coref: quarry_keyphrase::CorefMode,
+    /// Light filtering of peripheral sentences.
+    #[arg(long, value_parser = ["on", "off"], default_value = "off")]
+    pub filter: String,
+    /// Share of non-lead sentences the light filter drops.
+    #[arg(long, default_value_t = 0.2)]
+    pub filter_drop: f64,
+    /// Longest candidate phrase, in words.
+    #[arg(long, default_value_t = 3)]
+    pub max_words: usize,
+    /// Ranker: gbdt (gradient-boosted trees) or logistic.
+    #[arg(long, default_value = "gbdt")]
+    pub learner: quarry_keyphrase::model::Learner,
+    /// L2 weight of the logistic regression.
+    #[arg(long, default_value_t = 1.0)]
+    pub alpha: f64,
+    /// Boosting rounds.
+    #[arg(long, default_value_t = 200)]
+    pub trees: usize,
+    /// Tree depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+}
+
+impl KeyphraseModelArgs {
+    /// The extraction and training settings these arguments name.
+    pub fn options(&self) -> (ExtractOptions, TrainOptions) {
+        (
+            ExtractOptions {
+                max_words: self.max_words.max(1),
+                coref: self.coref,
+                filter: self.filter == "on",
+                filter_drop: self.filter_drop,
+            },
+            TrainOptions {
+                learner: self.learner,
+                alpha: self.alpha,
+                trees: self.trees,
+                max_depth: self.depth,
+                ..TrainOptions::default()
+            },
+        )
+    }
+
+    /// The system name runs are stored under (`keyphrase-gbdt+coref+filter`).
+    pub fn system_name(&self) -> String {
+        use quarry_keyphrase::{model::Learner, CorefMode};
+        let learner = match self.learner {
+            Learner::Gbdt => "gbdt",
+            Learner::Logistic => "lr",
+        };
+        let coref = match self.coref {
+            CorefMode::Off => "",
+            CorefMode::Pool => "+coref",
+            CorefMode::Rewrite => "+coref-rewrite",
+        };
+        let filter = if self.filter == "on" { "+filter" } else { "" };
+        format!("keyphrase-{learner}{coref}{filter}")
+    }
 }
 
 /// Runs `quarry keyphrases`.
@@ -70,13 +120,7 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
         docs,
         keys,
         out,
-        coref,
-        filter,
-        max_words,
-        alpha,
-        learner,
-        trees,
-        depth,
+        model,
     }) = a.command
     {
         let data = quarry_eval::import::keyphrase::load_keyphrase(&docs, &keys)?;
@@ -88,23 +132,8 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
                 category: quarry_keyphrase::category_of(&d.id),
             })
             .collect();
-        let opts = ExtractOptions {
-            max_words: max_words.max(1),
-            coref,
-            filter: filter == "on",
-            ..ExtractOptions::default()
-        };
-        let ranker = quarry_keyphrase::train(
-            &train,
-            &opts,
-            &TrainOptions {
-                learner,
-                alpha,
-                trees,
-                max_depth: depth,
-                ..TrainOptions::default()
-            },
-        )?;
+        let (opts, train_opts) = model.options();
+        let ranker = quarry_keyphrase::train(&train, &opts, &train_opts)?;
         ranker.save(&out)?;
         if ctx.json {
             println!(

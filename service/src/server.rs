@@ -102,6 +102,19 @@ pub fn example_requests(addr: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The SHA-256 (hex) of each key in `QUARRY_API_KEYS` (comma-separated).
+pub fn env_key_hashes() -> Vec<String> {
+    std::env::var("QUARRY_API_KEYS")
+        .map(|keys| {
+            keys.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(hash_key)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The SHA-256 (hex) of an API key.
 pub fn hash_key(key: &str) -> String {
     use sha2::Digest;
@@ -476,6 +489,15 @@ async fn search(
             .map_err(|e: String| ApiError::bad("invalid_mode", e))?,
         None => s.default_mode,
     };
+    if mode != SearchMode::Bm25 && s.index.sparse_state().is_none() {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "mode_unavailable",
+            message:
+                "this index has no learned sparse expansion (ingest with --sparse): use mode bm25"
+                    .into(),
+        });
+    }
     let started = Instant::now();
     let state = s.clone();
     let hits = tokio::task::spawn_blocking(move || {
@@ -485,19 +507,7 @@ async fn search(
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(|e| {
-        // a mode the index cannot serve (no sparse expansion) is the caller's to fix
-        let msg = e.to_string();
-        if msg.contains("sparse") {
-            ApiError {
-                status: StatusCode::CONFLICT,
-                code: "mode_unavailable",
-                message: msg,
-            }
-        } else {
-            ApiError::internal(msg)
-        }
-    })?;
+    .map_err(ApiError::internal)?;
     let hits = hits
         .into_iter()
         .map(|h| SearchHit {

@@ -58,8 +58,9 @@ pub fn scifact_jsonl(dir: &Path, n: usize) -> PathBuf {
     out
 }
 
-/// Runs `quarry ARGS` with `input` on stdin; returns (exit code, stdout, stderr).
-pub fn with_stdin(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
+/// Runs `quarry ARGS` with `input` on stdin (written from a thread, so a large input never
+/// waits on a full output pipe).
+pub fn run_with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
     use std::io::Write;
     let mut child = quarry()
         .args(args)
@@ -68,13 +69,43 @@ pub fn with_stdin(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) 
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // a command that fails on its arguments exits without reading stdin: a broken pipe here
-    // is expected then, and the exit code and stderr say what happened
-    let _ = child.stdin.take().unwrap().write_all(input);
-    let o = child.wait_with_output().unwrap();
+    // A child that fails early closes stdin: ignore the broken pipe here so the assertions
+    // on its exit code and stderr say what went wrong.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// [`run_with_stdin`] as (exit code, stdout, stderr).
+pub fn with_stdin(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
+    let o = run_with_stdin(args, input);
     (
         o.status.code(),
         String::from_utf8_lossy(&o.stdout).into(),
         String::from_utf8_lossy(&o.stderr).into(),
     )
+}
+
+/// Ingests the JSONL file `docs` into a new index at `index`; panics with stderr on failure.
+pub fn ingest(index: &Path, docs: &Path, extra: &[&str], home: Option<&Path>) {
+    let mut cmd = quarry();
+    cmd.arg("ingest")
+        .arg("--index")
+        .arg(index)
+        .args(extra)
+        .arg(docs);
+    if let Some(h) = home {
+        cmd.env("QUARRY_HOME", h);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

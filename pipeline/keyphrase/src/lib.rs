@@ -179,43 +179,88 @@ fn prepare(text: &str, opts: &ExtractOptions, normalizer: &PhraseNormalizer) -> 
     }
 }
 
+/// A labelled document after co-reference, analysis and candidate reading: what training
+/// and extraction need besides the collection statistics. Cross-validation prepares each
+/// document once and reuses it in every fold ([`prepare_docs`], [`train_prepared`],
+/// [`Extractor::extract_prepared`]).
+pub struct PreparedDoc {
+    text: String,
+    options: ExtractOptions,
+    category: Option<String>,
+    prepared: Prepared,
+    keys: FxHashSet<String>,
+    gold: FxHashSet<String>,
+}
+
+/// Prepares labelled documents with `opts`.
+pub fn prepare_docs(docs: &[TrainDoc<'_>], opts: &ExtractOptions) -> Vec<PreparedDoc> {
+    let normalizer = PhraseNormalizer::new();
+    docs.iter()
+        .map(|d| {
+            let prepared = prepare(d.text, opts, &normalizer);
+            let keys = prepared.candidates.iter().map(|c| c.key.clone()).collect();
+            let gold = d
+                .gold
+                .iter()
+                .map(|g| normalizer.normalize(g))
+                .filter(|g| !g.is_empty())
+                .collect();
+            PreparedDoc {
+                text: d.text.to_string(),
+                options: opts.clone(),
+                category: d.category.map(str::to_string),
+                prepared,
+                keys,
+                gold,
+            }
+        })
+        .collect()
+}
+
 /// Fits a ranker on `docs`.
 pub fn train(
     docs: &[TrainDoc<'_>],
     opts: &ExtractOptions,
     train_opts: &TrainOptions,
 ) -> Result<Ranker, KeyphraseError> {
-    let normalizer = PhraseNormalizer::new();
+    let prepared = prepare_docs(docs, opts);
+    let refs: Vec<&PreparedDoc> = prepared.iter().collect();
+    train_prepared(&refs, opts, train_opts)
+}
+
+/// Fits a ranker on documents prepared with `opts` (see [`prepare_docs`]).
+pub fn train_prepared(
+    docs: &[&PreparedDoc],
+    opts: &ExtractOptions,
+    train_opts: &TrainOptions,
+) -> Result<Ranker, KeyphraseError> {
+    if let Some(d) = docs.iter().find(|d| &d.options != opts) {
+        return Err(KeyphraseError::Training(format!(
+            "a document was prepared with {:?}, not with the training options {opts:?}",
+            d.options
+        )));
+    }
     let mut stats = CollectionStats::default();
-    let mut prepared = Vec::with_capacity(docs.len());
     for d in docs {
-        let p = prepare(d.text, opts, &normalizer);
-        let keys: FxHashSet<String> = p.candidates.iter().map(|c| c.key.clone()).collect();
-        let gold: FxHashSet<String> = d
-            .gold
-            .iter()
-            .map(|g| normalizer.normalize(g))
-            .filter(|g| !g.is_empty())
-            .collect();
-        stats.add(&keys, &gold, d.category);
-        prepared.push((p, keys, gold));
+        stats.add(&d.keys, &d.gold, d.category.as_deref());
     }
     let mut rows = Vec::new();
     let mut labels = Vec::new();
-    for ((p, keys, gold), d) in prepared.iter().zip(docs) {
+    for d in docs {
+        let p = &d.prepared;
         let ctx = DocContext {
-            category: d.category,
+            category: d.category.as_deref(),
             analyzed: &p.analyzed,
             entities: &p.entities,
             pooled: &p.pooled,
-            leave_out: Some((keys, gold)),
+            leave_out: Some((&d.keys, &d.gold)),
         };
         for (c, f) in p
             .candidates
             .iter()
             .zip(features(&p.candidates, &stats, &ctx))
         {
-            labels.push(gold.contains(&c.key));
+            labels.push(d.gold.contains(&c.key));
             rows.push(f);
         }
     }
@@ -259,6 +304,20 @@ impl Extractor {
     /// feeds the per-category keyphraseness learned in training.
     pub fn extract_in(&self, text: &str, category: Option<&str>, k: usize) -> Vec<Keyphrase> {
         let p = prepare(text, &self.ranker.options, &self.normalizer);
+        self.rank(&p, category, k)
+    }
+
+    /// [`Extractor::extract_in`] for a document [`prepare_docs`] prepared (its category
+    /// included); one prepared with other options than the ranker's is prepared again.
+    pub fn extract_prepared(&self, doc: &PreparedDoc, k: usize) -> Vec<Keyphrase> {
+        if doc.options == self.ranker.options {
+            self.rank(&doc.prepared, doc.category.as_deref(), k)
+        } else {
+            self.extract_in(&doc.text, doc.category.as_deref(), k)
+        }
+    }
+
+    fn rank(&self, p: &Prepared, category: Option<&str>, k: usize) -> Vec<Keyphrase> {
         let ctx = DocContext {
             category,
             analyzed: &p.analyzed,
