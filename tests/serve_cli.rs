@@ -106,6 +106,21 @@ fn http_with(
     (status, ctype, body.to_string())
 }
 
+/// The status line and headers of a body-less request with extra header lines.
+fn http_head(addr: &str, method: &str, path: &str, headers: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n{headers}Connection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    text.split_once("\r\n\r\n")
+        .map(|(h, _)| h.to_string())
+        .unwrap_or(text)
+}
+
 fn json(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
     json_auth(addr, method, path, body, "")
 }
@@ -143,6 +158,93 @@ fn routes_errors_limits_and_metrics() {
     assert!(v["hits"].as_array().unwrap().len() <= 2);
     let (st, v) = json(a, "POST", "/v1/search", r#"{"query": "肝右叶囊肿"}"#);
     assert_eq!((st, v["hits"][0]["id"].as_str()), (200, Some("d3")));
+    // highlights: the matched words, with offsets into the snippet without its brackets
+    let (_, v) = json(a, "POST", "/v1/search", r#"{"query": "liver cyst"}"#);
+    let hit = &v["hits"][0];
+    let plain: Vec<char> = hit["snippet"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(|c| *c != '[' && *c != ']')
+        .collect();
+    let hl = hit["highlights"].as_array().unwrap();
+    assert!(hl.len() >= 2, "{hit}");
+    for h in hl {
+        let (b, e) = (
+            h["start"].as_u64().unwrap() as usize,
+            h["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            plain[b..e].iter().collect::<String>(),
+            h["text"].as_str().unwrap(),
+            "{hit}"
+        );
+    }
+    // the language filter
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver cyst 肝右叶囊肿", "lang": "en", "k": 10}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    let langs: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["lang"].as_str().unwrap())
+        .collect();
+    assert!(!langs.is_empty() && langs.iter().all(|l| *l == "en"), "{v}");
+    let (_, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver cyst 肝右叶囊肿", "lang": "zh"}"#,
+    );
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["hits"][0]["id"], "d3");
+    // k sent as 2.0 is the integer 2 (JSON Schema agrees); 2.5 is not
+    let (st, v) = json(a, "POST", "/v1/search", r#"{"query": "liver", "k": 2.0}"#);
+    assert_eq!((st, v["k"].as_u64()), (200, Some(2)), "{v}");
+    assert_eq!(
+        json(a, "POST", "/v1/search", r#"{"query": "liver", "k": 2.5}"#).0,
+        422
+    );
+    // re-ranking needs a cross-encoder (this server has none); depth 0 is plain search
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver", "rerank": 5}"#,
+    );
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (409, Some("rerank_unavailable")),
+        "{v}"
+    );
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver", "rerank": 0}"#,
+    );
+    assert_eq!((st, v["rerank"].as_u64()), (200, Some(0)), "{v}");
+    // a wrong method gets a JSON 405; CORS is off: no allow-origin header even when asked
+    let (st, ctype, text) = http(a, "GET", "/v1/search", b"", "application/json");
+    assert_eq!(st, 405, "{text}");
+    assert!(ctype.starts_with("application/json"), "{ctype}");
+    let head = http_head(
+        a,
+        "OPTIONS",
+        "/v1/search",
+        "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n",
+    );
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{head}"
+    );
 
     // bad input: JSON error bodies with 4xx
     for (body, want) in [
@@ -357,22 +459,49 @@ fn writes_need_a_key_and_are_committed_jobs() {
         "Volcano, revised"
     );
     // bad batches
-    for (body, code) in [
-        (r#"{"documents": []}"#, "invalid_batch"),
+    for (body, status, code) in [
+        (r#"{"documents": []}"#, 422, "invalid_batch"),
         (
             r#"{"documents": [{"id": "../x", "body": "t"}]}"#,
+            400,
             "invalid_id",
         ),
         (
             r#"{"documents": [{"id": "a", "body": "t"}, {"id": "a", "body": "u"}]}"#,
+            400,
             "duplicate_id",
         ),
-        (r#"{"documents": [{"body": "no id"}]}"#, "invalid_document"),
+        (
+            r#"{"documents": [{"body": "no id"}]}"#,
+            422,
+            "invalid_document",
+        ),
+        (
+            r#"{"documents": [{"id": 7, "body": "t"}]}"#,
+            422,
+            "invalid_document",
+        ),
+        (
+            r#"{"documents": [{"id": "a", "body": ["t"]}]}"#,
+            422,
+            "invalid_document",
+        ),
+        (
+            r#"{"documents": [{"id": "a", "lang": "fr", "body": "t"}]}"#,
+            422,
+            "invalid_document",
+        ),
+        (r#"{"documents": ["text"]}"#, 422, "invalid_document"),
+        (
+            r#"{"documents": [{"id": "a", "body": {"x": {"y": {"z": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}}}]}"#,
+            400,
+            "too_deep",
+        ),
     ] {
         let (st, v) = json_auth(a, "POST", "/v1/documents", body, "s3cret");
         assert_eq!(
             (st, v["error"]["code"].as_str()),
-            (400, Some(code)),
+            (status, Some(code)),
             "{body}: {v}"
         );
     }
@@ -382,7 +511,19 @@ fn writes_need_a_key_and_are_committed_jobs() {
     );
     assert_eq!(
         json_auth(a, "POST", "/v1/documents", &many, "s3cret").0,
-        400
+        422
+    );
+    let wide = format!(
+        r#"{{"documents": [{{"id": "w", {}}}]}}"#,
+        (0..70)
+            .map(|i| format!(r#""f{i}": "t""#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let (st, v) = json_auth(a, "POST", "/v1/documents", &wide, "s3cret");
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (422, Some("too_many_fields"))
     );
     assert_eq!(
         json_auth(a, "POST", "/v1/documents", r#"{"docs": []}"#, "s3cret").0,
@@ -479,4 +620,130 @@ fn writes_into_a_sparse_index_are_expanded() {
         r#"{"query": "volcanic glacier", "mode": "sparse", "k": 1}"#,
     );
     assert_eq!((st, v["hits"][0]["id"].as_str()), (200, Some("s2")), "{v}");
+}
+
+#[test]
+fn the_write_ahead_log_is_replayed_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed\"}\n").unwrap();
+    let idx = tmp.path().join("idx");
+    ingest(&idx, &docs, &[], Some(tmp.path()));
+    // what a server leaves when it is killed after accepting a batch and before committing
+    // it: a whole log file (replayed), and a temporary one (never acknowledged, dropped)
+    let wal = idx.join("wal");
+    std::fs::create_dir_all(&wal).unwrap();
+    std::fs::write(
+        wal.join("00000000000000000007.jsonl"),
+        "{\"id\":\"w1\",\"lang\":\"en\",\"fields\":[{\"name\":\"body\",\"text\":\"accepted before the crash\"}]}\n\
+         {\"id\":\"d0\",\"lang\":\"en\",\"fields\":[{\"name\":\"body\",\"text\":\"seed, replaced\"}]}\n",
+    )
+    .unwrap();
+    std::fs::write(wal.join("00000000000000000008.tmp"), "{\"id\":\"w2\"").unwrap();
+    let idx_s = idx.display().to_string();
+    let srv = start_env(&idx_s, tmp.path(), &[], &[("QUARRY_API_KEYS", "k")]);
+    let a = srv.addr.as_str();
+    assert_eq!(json(a, "GET", "/readyz", "").1["documents"], 2);
+    let (st, v) = json(a, "GET", "/v1/documents/w1", "");
+    assert_eq!(
+        (st, v["body"].as_str()),
+        (200, Some("accepted before the crash"))
+    );
+    assert_eq!(
+        json(a, "GET", "/v1/documents/d0", "").1["body"],
+        "seed, replaced"
+    );
+    assert_eq!(json(a, "GET", "/v1/documents/w2", "").0, 404);
+    assert_eq!(
+        std::fs::read_dir(&wal).unwrap().count(),
+        0,
+        "replayed and removed"
+    );
+    // job ids continue after the log's sequence numbers; a 202 says the batch is durable
+    let (st, v) = json_auth(
+        a,
+        "POST",
+        "/v1/documents",
+        r#"{"documents": [{"id": "n1", "body": "after the restart"}]}"#,
+        "k",
+    );
+    assert_eq!(st, 202, "{v}");
+    assert!(v["id"].as_u64().unwrap() > 7, "{v}");
+    assert_eq!(v["durable"], true);
+    // kill -9 right after the 202: the batch is there after a restart (committed or replayed)
+    drop(srv);
+    let srv = start(&idx_s, tmp.path(), &[]);
+    assert_eq!(json(&srv.addr, "GET", "/v1/documents/n1", "").0, 200);
+    assert_eq!(json(&srv.addr, "GET", "/readyz", "").1["documents"], 3);
+}
+
+#[test]
+fn settings_come_from_the_config_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed document\"}\n").unwrap();
+    let idx = tmp.path().join("idx").display().to_string();
+    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"cfgkey"))
+    };
+    let cfg = tmp.path().join("quarry.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[serve]\napi_key_hashes = [\"{hash}\"]\ncors_origins = [\"http://app.example\"]\nmax_batch_docs = 2\nwal = false\n"
+        ),
+    )
+    .unwrap();
+    let srv = start(&idx, tmp.path(), &["--config", &cfg.display().to_string()]);
+    let a = srv.addr.as_str();
+    let (st, v) = json_auth(
+        a,
+        "POST",
+        "/v1/documents?wait=true",
+        r#"{"documents": [{"id": "c1", "body": "configured key"}]}"#,
+        "cfgkey",
+    );
+    assert_eq!((st, v["durable"].as_bool()), (200, Some(false)), "{v}");
+    let three = r#"{"documents": [{"id": "a", "body": "t"}, {"id": "b", "body": "t"}, {"id": "c", "body": "t"}]}"#;
+    assert_eq!(
+        json_auth(a, "POST", "/v1/documents", three, "cfgkey").0,
+        422
+    );
+    let head = http_head(a, "GET", "/healthz", "Origin: http://app.example\r\n");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("access-control-allow-origin: http://app.example"),
+        "{head}"
+    );
+    let head = http_head(a, "GET", "/healthz", "Origin: http://evil.example\r\n");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{head}"
+    );
+    assert!(
+        !Path::new(&idx).join("wal").exists(),
+        "wal = false keeps no log"
+    );
+    // a malformed key hash is a clear start-up error
+    std::fs::write(&cfg, "[serve]\napi_key_hashes = [\"abc\"]\n").unwrap();
+    let out = quarry()
+        .args([
+            "serve",
+            "--index",
+            &idx,
+            "--addr",
+            "127.0.0.1:0",
+            "--config",
+        ])
+        .arg(&cfg)
+        .env("QUARRY_HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("64 hex digits"), "{err}");
 }

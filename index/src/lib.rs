@@ -27,7 +27,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 pub use ingest::{ingest_file, IngestOptions, IngestReport};
-pub use search::{Hit, SearchMode};
+pub use search::{Highlight, Hit, SearchMode, SearchOptions};
 
 /// Version of the index schema and analyzers; bump it when either changes, so caches keyed
 /// by it (evaluation indexes) are rebuilt.
@@ -72,6 +72,11 @@ pub enum IndexError {
     /// The index on disk was built by an incompatible version.
     #[error("the index at {0} was built with a different schema; delete it and ingest again")]
     Schema(String),
+    /// Re-ranking was asked for but no cross-encoder is attached.
+    #[error(
+        "no cross-encoder is attached to this index (serve with --rerank, or set rerank depth 0)"
+    )]
+    NoReranker,
     /// The reranker failed.
     #[error("rerank with {model}: {detail}")]
     Rerank {

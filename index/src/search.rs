@@ -57,6 +57,52 @@ pub struct Hit {
     pub title: Option<String>,
     /// A fragment of the text around the matched terms, matches wrapped in `[` `]`.
     pub snippet: String,
+    /// The matched words of the snippet, with character offsets into `snippet` with its
+    /// brackets removed (for a client that draws its own highlighting).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub highlights: Vec<Highlight>,
+}
+
+/// One highlighted word of a snippet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Highlight {
+    /// The word as it appears in the text.
+    pub text: String,
+    /// First character (offset in characters into the plain snippet).
+    pub start: usize,
+    /// One past the last character.
+    pub end: usize,
+}
+
+/// Settings of one search ([`QuarryIndex::search_with`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions<'a> {
+    /// Which retrieval runs.
+    pub mode: SearchMode,
+    /// Generate snippets and highlights.
+    pub snippets: bool,
+    /// Only documents linked to every one of these concepts (`<terminology>:<id>`).
+    pub concepts: &'a [String],
+    /// Only documents having every one of these key phrases.
+    pub keyphrases: &'a [String],
+    /// Only documents of this language code.
+    pub lang: Option<&'a str>,
+    /// Re-ranking depth: `None` = the attached reranker's own setting, `Some(0)` = off,
+    /// `Some(n)` = re-score the first `n` (an error when no reranker is attached).
+    pub rerank: Option<usize>,
+}
+
+impl Default for SearchOptions<'_> {
+    fn default() -> Self {
+        SearchOptions {
+            mode: SearchMode::Bm25,
+            snippets: true,
+            concepts: &[],
+            keyphrases: &[],
+            lang: None,
+            rerank: None,
+        }
+    }
 }
 
 impl QuarryIndex {
@@ -392,6 +438,33 @@ impl QuarryIndex {
         concepts: &[String],
         keyphrases: &[String],
     ) -> Result<Vec<Hit>, IndexError> {
+        self.search_with(
+            text,
+            k,
+            &SearchOptions {
+                mode,
+                snippets,
+                concepts,
+                keyphrases,
+                ..SearchOptions::default()
+            },
+        )
+    }
+
+    /// The documents whose language code is `lang`.
+    pub fn lang_docs(&self, lang: &str) -> Result<HashSet<DocAddress>, IndexError> {
+        self.facet_docs(self.fields().lang, std::iter::once(lang))
+    }
+
+    /// The top `k` documents for `text` under every restriction and setting of `opts`
+    /// (filters are intersected; re-ranking as `opts.rerank` says).
+    pub fn search_with(
+        &self,
+        text: &str,
+        k: usize,
+        opts: &SearchOptions<'_>,
+    ) -> Result<Vec<Hit>, IndexError> {
+        let mode = opts.mode;
         // Normalize and analyze the query once; the BM25 scorer and the snippets use the terms.
         let terms = self.weighted_terms(text)?;
         let query = Self::query_from_terms(&terms);
@@ -399,7 +472,17 @@ impl QuarryIndex {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let (rerank, depth) = self.rerank_plan(k);
+        let (rerank, depth) = match opts.rerank {
+            None => self.rerank_plan(k),
+            Some(0) => (None, k),
+            Some(n) => match self.reranker() {
+                Some(mut r) => {
+                    r.params.candidates = n;
+                    (Some(r), k.max(n))
+                }
+                None => return Err(IndexError::NoReranker),
+            },
+        };
         let rank = |d: usize| -> Result<Vec<(f32, DocAddress)>, IndexError> {
             match mode {
                 SearchMode::Bm25 if terms.is_empty() => Ok(Vec::new()),
@@ -407,36 +490,40 @@ impl QuarryIndex {
                 m => self.ranked(text, d, m),
             }
         };
-        let first = if concepts.is_empty() && keyphrases.is_empty() {
-            rank(depth)?
-        } else {
-            let allowed = match (concepts.is_empty(), keyphrases.is_empty()) {
-                (false, true) => self.concept_docs(concepts)?,
-                (true, false) => self.keyphrase_docs(keyphrases)?,
-                _ => {
-                    let by_phrase = self.keyphrase_docs(keyphrases)?;
-                    self.concept_docs(concepts)?
+        let mut filters: Vec<HashSet<DocAddress>> = Vec::new();
+        if !opts.concepts.is_empty() {
+            filters.push(self.concept_docs(opts.concepts)?);
+        }
+        if !opts.keyphrases.is_empty() {
+            filters.push(self.keyphrase_docs(opts.keyphrases)?);
+        }
+        if let Some(l) = opts.lang {
+            filters.push(self.lang_docs(l)?);
+        }
+        let first = match filters.pop() {
+            None => rank(depth)?,
+            Some(mut allowed) => {
+                for f in &filters {
+                    allowed.retain(|a| f.contains(a));
+                }
+                let total = searcher.num_docs() as usize;
+                let mut d = depth;
+                loop {
+                    let got = rank(d)?;
+                    let exhausted = got.len() < d || d >= total;
+                    let mut kept: Vec<_> = got
                         .into_iter()
-                        .filter(|a| by_phrase.contains(a))
-                        .collect()
+                        .filter(|(_, a)| allowed.contains(a))
+                        .collect();
+                    if kept.len() >= depth || exhausted || allowed.is_empty() {
+                        kept.truncate(depth);
+                        break kept;
+                    }
+                    d = d.saturating_mul(4).min(total.max(1));
                 }
-            };
-            let total = searcher.num_docs() as usize;
-            let mut d = depth;
-            loop {
-                let got = rank(d)?;
-                let exhausted = got.len() < d || d >= total;
-                let mut kept: Vec<_> = got
-                    .into_iter()
-                    .filter(|(_, a)| allowed.contains(a))
-                    .collect();
-                if kept.len() >= depth || exhausted || allowed.is_empty() {
-                    kept.truncate(depth);
-                    break kept;
-                }
-                d = d.saturating_mul(4).min(total.max(1));
             }
         };
+        let snippets = opts.snippets;
         let top = self.reranked(text, first, rerank.as_ref(), k)?;
         let f = self.fields();
         let (gen_en, gen_zh) = if snippets && !top.is_empty() {
@@ -469,12 +556,15 @@ impl QuarryIndex {
             } else {
                 gen_en.as_ref()
             };
-            let snippet = match gen {
+            let (snippet, highlights) = match gen {
                 Some(g) => {
                     let s = g.snippet_from_doc(&d);
-                    render_snippet(s.fragment(), s.highlighted())
+                    (
+                        render_snippet(s.fragment(), s.highlighted()),
+                        highlight_spans(s.fragment(), s.highlighted()),
+                    )
                 }
-                None => String::new(),
+                None => (String::new(), Vec::new()),
             };
             hits.push(Hit {
                 rank: rank + 1,
@@ -483,10 +573,40 @@ impl QuarryIndex {
                 lang,
                 title,
                 snippet,
+                highlights,
             });
         }
         Ok(hits)
     }
+}
+
+/// The highlighted words of a snippet fragment with character offsets into the fragment as
+/// [`render_snippet`] prints it without brackets (newlines become spaces, one for one).
+fn highlight_spans(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Vec<Highlight> {
+    let mut out = Vec::new();
+    let mut last = 0;
+    let mut chars = 0;
+    for h in highlighted {
+        let r = h.clone();
+        if r.start < last
+            || r.end > fragment.len()
+            || !fragment.is_char_boundary(r.start)
+            || !fragment.is_char_boundary(r.end)
+        {
+            continue;
+        }
+        chars += fragment[last..r.start].chars().count();
+        let word = &fragment[r.start..r.end];
+        let n = word.chars().count();
+        out.push(Highlight {
+            text: word.replace('\n', " "),
+            start: chars,
+            end: chars + n,
+        });
+        chars += n;
+        last = r.end;
+    }
+    out
 }
 
 fn render_snippet(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> String {
@@ -494,7 +614,11 @@ fn render_snippet(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Str
     let mut last = 0;
     for h in highlighted {
         let r = h.clone();
-        if r.start < last || r.end > fragment.len() {
+        if r.start < last
+            || r.end > fragment.len()
+            || !fragment.is_char_boundary(r.start)
+            || !fragment.is_char_boundary(r.end)
+        {
             continue;
         }
         out.push_str(&fragment[last..r.start]);

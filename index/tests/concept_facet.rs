@@ -118,3 +118,63 @@ fn filtered_search_is_brute_force_filtering_and_counts_are_exact() {
     assert!(hits.iter().all(|h| h.id != "d00" && h.id != "d05"));
     assert_eq!(hits.len(), 10);
 }
+
+/// Language and concept filters together equal the unfiltered ranking filtered by hand;
+/// a re-ranking depth without a cross-encoder attached is a clear error, depth 0 is not.
+#[test]
+fn language_and_concept_filters_intersect() {
+    let idx = QuarryIndex::in_memory(&AnalysisConfig::default()).unwrap();
+    let mut docs = corpus();
+    for (i, d) in docs.iter_mut().enumerate() {
+        d.lang = if i % 4 == 0 {
+            quarry_core::Lang::Zh
+        } else {
+            quarry_core::Lang::En
+        };
+    }
+    idx.add_documents(&docs, 50_000_000).unwrap();
+    let concepts = vec!["icd10-zh:C1".to_string()];
+    for (query, lang) in [("liver cyst", "en"), ("kidney stone", "zh"), ("lung", "en")] {
+        let all = idx.search_mode(query, 60, SearchMode::Bm25, false).unwrap();
+        let want: Vec<String> = all
+            .iter()
+            .filter(|h| {
+                let d = docs.iter().find(|d| d.id == h.id).unwrap();
+                d.lang.code() == lang
+                    && d.annotations
+                        .iter()
+                        .any(|a| quarry_index::concept_term(a) == concepts[0])
+            })
+            .map(|h| h.id.clone())
+            .take(4)
+            .collect();
+        let opts = quarry_index::SearchOptions {
+            mode: SearchMode::Bm25,
+            snippets: false,
+            concepts: &concepts,
+            lang: Some(lang),
+            ..Default::default()
+        };
+        let got: Vec<String> = idx
+            .search_with(query, 4, &opts)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        assert!(!want.is_empty(), "{query}");
+        assert_eq!(got, want, "{query} / {lang}");
+    }
+    let asks = quarry_index::SearchOptions {
+        rerank: Some(10),
+        ..Default::default()
+    };
+    assert!(matches!(
+        idx.search_with("liver", 3, &asks),
+        Err(quarry_index::IndexError::NoReranker)
+    ));
+    let off = quarry_index::SearchOptions {
+        rerank: Some(0),
+        ..Default::default()
+    };
+    assert_eq!(idx.search_with("liver", 3, &off).unwrap().len(), 3);
+}

@@ -498,16 +498,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             let index = ctx.open_index(&path)?;
             // an index that expands documents needs its encoder for POST /v1/documents
             ctx.attach_sparse(&index, true, None)?;
-            crate::server::serve(
-                &ctx,
-                index,
-                crate::server::ServeOptions {
-                    addr: a.addr,
-                    max_body: a.max_body,
-                    timeout: std::time::Duration::from_secs_f64(a.timeout_s.max(0.001)),
-                    key_hashes: a.key_hashes()?,
-                },
-            )?;
+            let opts = a.options(&ctx.cfg, &path)?;
+            if a.rerank || ctx.cfg.serve.rerank {
+                ctx.attach_reranker(&index, &RerankOverrides::default())?;
+            }
+            crate::server::serve(&ctx, index, opts)?;
             Ok(exit::OK)
         }
         Command::Eval { command } => crate::eval_cmd::run(&ctx, command),
@@ -636,32 +631,62 @@ fn human(n: u64) -> String {
     }
 }
 
-/// `quarry serve` arguments.
+/// `quarry serve` arguments; each overrides its `[serve]` setting in the config.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Index directory (default: the configured index).
     #[arg(long)]
     pub index: Option<PathBuf>,
-    /// Address to listen on (loopback unless you say otherwise; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: std::net::SocketAddr,
-    /// Largest request body, in bytes.
-    #[arg(long, default_value_t = 1 << 20)]
-    pub max_body: usize,
-    /// Per-request timeout, in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    pub timeout_s: f64,
+    /// Address to listen on (default `[serve] addr`, 127.0.0.1:8080; loopback unless you
+    /// say otherwise; port 0 picks a free port).
+    #[arg(long)]
+    pub addr: Option<std::net::SocketAddr>,
+    /// Largest request body, in bytes (default `[serve] max_body`, 1 MiB).
+    #[arg(long)]
+    pub max_body: Option<usize>,
+    /// Per-request timeout, in seconds (default `[serve] timeout_s`, 30).
+    #[arg(long)]
+    pub timeout_s: Option<f64>,
     /// API keys that may write: one a line, `sha256:<hex>` (stored hashed) or the key itself
-    /// (hashed on reading). `QUARRY_API_KEYS` (comma-separated keys) adds more. Without any,
-    /// write routes answer 403.
+    /// (hashed on reading). `QUARRY_API_KEYS` (comma-separated keys) and `[serve]
+    /// api_key_hashes` add more. Without any, write routes answer 403.
     #[arg(long)]
     pub api_key_file: Option<PathBuf>,
+    /// Load the `[rerank]` cross-encoder so that searches can re-rank (`"rerank": N`).
+    #[arg(long)]
+    pub rerank: bool,
+    /// No write-ahead log: a `202` is then not durable (only a committed job is).
+    #[arg(long)]
+    pub no_wal: bool,
 }
 
 impl ServeArgs {
-    /// The SHA-256 (hex) of every configured API key.
-    pub fn key_hashes(&self) -> Result<Vec<String>> {
-        let mut out = crate::server::env_key_hashes();
+    /// The server's settings: the config's `[serve]`, then these flags.
+    pub fn options(
+        &self,
+        cfg: &quarry_core::config::QuarryConfig,
+        index: &std::path::Path,
+    ) -> Result<crate::server::ServeOptions> {
+        let mut o = crate::server::ServeOptions::from_config(cfg, Some(index))?;
+        if let Some(a) = self.addr {
+            o.addr = a;
+        }
+        if let Some(b) = self.max_body {
+            o.max_body = b;
+        }
+        if let Some(t) = self.timeout_s {
+            o.timeout = std::time::Duration::from_secs_f64(t.clamp(0.001, 86_400.0));
+        }
+        if self.no_wal {
+            o.wal_dir = None;
+        }
+        o.key_hashes.extend(self.file_key_hashes()?);
+        Ok(o)
+    }
+
+    /// The SHA-256 (hex) of every key in `--api-key-file`.
+    pub fn file_key_hashes(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
         if let Some(p) = &self.api_key_file {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading the API key file {}", p.display()))?;
@@ -671,13 +696,9 @@ impl ServeArgs {
                     continue;
                 }
                 match line.strip_prefix("sha256:") {
-                    Some(h) if h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
-                        out.push(h.to_ascii_lowercase())
-                    }
-                    Some(_) => anyhow::bail!(
-                        "{}:{}: a sha256: line needs 64 hex digits",
-                        p.display(),
-                        i + 1
+                    Some(h) => out.push(
+                        crate::server::check_key_hash(h)
+                            .with_context(|| format!("{}:{}", p.display(), i + 1))?,
                     ),
                     None => out.push(crate::server::hash_key(line)),
                 }

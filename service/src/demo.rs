@@ -129,15 +129,8 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
     for (what, cmd) in crate::server::example_requests(&addr.to_string()) {
         println!("  # {what}\n  {cmd}");
     }
-    crate::server::serve(
-        ctx,
-        index,
-        crate::server::ServeOptions {
-            addr,
-            max_body: 1 << 20,
-            timeout: std::time::Duration::from_secs(30),
-            key_hashes: crate::server::env_key_hashes(),
-        },
-    )?;
+    let mut opts = crate::server::ServeOptions::from_config(&ctx.cfg, Some(&index_dir))?;
+    opts.addr = addr;
+    crate::server::serve(ctx, index, opts)?;
     Ok(exit::OK)
 }

@@ -1,4 +1,4 @@
-//! The `quarry` binary: command-line interface (and, later, the HTTP server).
+//! The `quarry` binary: command-line interface and the HTTP server.
 
 mod cli;
 mod demo;
@@ -7,6 +7,7 @@ mod exit;
 mod keyphrase_cmd;
 mod link_cmd;
 mod server;
+mod wal;
 
 use clap::Parser;
 

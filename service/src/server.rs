@@ -1,4 +1,4 @@
-//! `quarry serve`: the HTTP query API (tokio + axum), first part of issue 10.
+//! `quarry serve`: the HTTP query and ingestion API (tokio + axum).
 //!
 //! Routes (JSON; errors are `{"error": {"code", "message"}}` with a 4xx/5xx status):
 //! * `GET /healthz`: the process answers.
@@ -6,8 +6,9 @@
 //! * `GET /metrics`: Prometheus text: requests and latency per route and status, search
 //!   hits, index size.
 //! * `GET /openapi.json`: the OpenAPI 3.1 description, generated from the handlers (utoipa).
-//! * `POST /v1/search`: query, mode (bm25 | sparse | hybrid), k, filters by linked concept
-//!   and key phrase; results with scores and snippets.
+//! * `POST /v1/search`: query, mode (bm25 | sparse | hybrid), k, re-ranking depth, filters
+//!   by linked concept, key phrase and language; results with scores, snippets and
+//!   highlights.
 //! * `POST /v1/analyze`: runs the configured pipeline on a text without indexing it and
 //!   returns every annotation and normalized field.
 //! * `GET /v1/documents/{id}`: the stored document with its annotations.
@@ -17,24 +18,30 @@
 //!   `Retry-After`.
 //! * `GET /v1/jobs/{id}`: a job's state (`queued`, `running`, `committed`, `failed`),
 //!   progress and per-document errors.
-//! * `DELETE /v1/documents/{id}` (API key): removes a document (committed before the answer).
+//! * `DELETE /v1/documents/{id}` (API key): removes a document (committed before the
+//!   answer; it goes through the job queue, so it is ordered after earlier batches).
 //!
 //! Write routes need `Authorization: Bearer KEY` (or `X-API-Key: KEY`); keys come from
-//! `QUARRY_API_KEYS` (comma-separated) or `--api-key-file`, and only their SHA-256 is kept.
-//! With no key configured, writes are refused (`403`). A document counts as acknowledged
-//! only when its job is `committed` (tantivy's commit is atomic), so a crash loses no
-//! acknowledged document; jobs not yet committed are lost with the process and must be
-//! re-sent (ids make that safe).
+//! `QUARRY_API_KEYS` (comma-separated), `--api-key-file` or
+//! `[serve] api_key_hashes` (SHA-256 hex) and only their SHA-256 is kept. With no key
+//! configured, writes are refused (`403`).
 //!
-//! Limits: request bodies (`--max-body`, default 1 MiB), query length (1,000 characters),
-//! `k` (1..=1,000), analyze text (100,000 characters), ids (1..=256 characters of
+//! Durability: with the write-ahead log on (`[serve] wal`, the default), a batch is written
+//! to `<index>/wal/` and synced before the `202`, so an accepted batch survives `kill -9`: a
+//! restart replays the log before serving ([`crate::wal`]). Without it, a document counts as
+//! acknowledged only when its job is `committed` (tantivy's commit is atomic). One ingestion
+//! worker runs the jobs in order; searches read the last commit (readers reload on commit).
+//!
+//! Limits: request bodies (`--max-body`, default 1 MiB), JSON nesting (32), batch size
+//! (1,000 documents), fields per document (64), query length (1,000 characters), `k`
+//! (1..=1,000), analyze text (100,000 characters), ids (1..=256 characters of
 //! `[A-Za-z0-9._:-]`); unknown JSON fields are refused; every request has a timeout. CPU work
-//! (search, the pipeline) runs on tokio's blocking pool. Nothing listens beyond 127.0.0.1
-//! unless `--addr` says so.
+//! (search, the pipeline) runs on tokio's blocking pool; model sessions come from pools sized
+//! by `[models] pool_size`. CORS is off unless `[serve] cors_origins` lists origins. Nothing
+//! listens beyond 127.0.0.1 unless `--addr` or `[serve] addr` says so.
 
 use crate::cli::Ctx;
 use anyhow::{Context, Result};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -57,16 +64,14 @@ use utoipa::{OpenApi, ToSchema};
 
 /// Longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;
-/// Largest `k`.
+/// Largest `k` and re-ranking depth.
 pub const MAX_K: usize = 1_000;
 /// Longest text `/v1/analyze` takes, in characters.
 pub const MAX_ANALYZE_CHARS: usize = 100_000;
-/// Most documents in one `POST /v1/documents` batch.
-pub const MAX_BATCH_DOCS: usize = 1_000;
 /// Most fields of one document.
 pub const MAX_FIELDS: usize = 64;
-/// Jobs waiting for the writer before `429`.
-pub const QUEUE_CAPACITY: usize = 32;
+/// Finished jobs whose status is kept for `GET /v1/jobs/{id}` (oldest forgotten first).
+pub const JOBS_KEPT: usize = 10_000;
 
 /// Settings of a server.
 #[derive(Debug, Clone)]
@@ -79,6 +84,59 @@ pub struct ServeOptions {
     pub timeout: Duration,
     /// SHA-256 (hex) of the API keys that may write.
     pub key_hashes: Vec<String>,
+    /// Origins CORS allows (empty: no CORS headers).
+    pub cors_origins: Vec<String>,
+    /// Jobs waiting for the writer before `429`.
+    pub queue_capacity: usize,
+    /// Most documents in one batch.
+    pub max_batch_docs: usize,
+    /// Deepest JSON nesting of a request body.
+    pub max_json_depth: usize,
+    /// The write-ahead log directory (`None`: no log; `202` is not durable).
+    pub wal_dir: Option<std::path::PathBuf>,
+    /// Index writer memory per commit, in bytes.
+    pub writer_memory: usize,
+}
+
+impl ServeOptions {
+    /// The settings of `[serve]` (and `[index] writer_memory_mb`), with the keys of
+    /// `QUARRY_API_KEYS`; the write-ahead log goes in `<index>/wal` when `index` is given.
+    pub fn from_config(
+        cfg: &quarry_core::config::QuarryConfig,
+        index: Option<&std::path::Path>,
+    ) -> Result<Self> {
+        let c = &cfg.serve;
+        let addr: SocketAddr = c
+            .addr
+            .parse()
+            .with_context(|| format!("[serve] addr {:?} is not an address", c.addr))?;
+        let mut key_hashes = env_key_hashes();
+        for h in &c.api_key_hashes {
+            key_hashes.push(check_key_hash(h).context("[serve] api_key_hashes")?);
+        }
+        Ok(ServeOptions {
+            addr,
+            max_body: c.max_body.max(1024),
+            timeout: Duration::from_secs_f64(c.timeout_s.clamp(0.001, 86_400.0)),
+            key_hashes,
+            cors_origins: c.cors_origins.clone(),
+            queue_capacity: c.queue_capacity.max(1),
+            max_batch_docs: c.max_batch_docs.max(1),
+            max_json_depth: c.max_json_depth.max(2),
+            wal_dir: index.filter(|_| c.wal).map(|p| p.join("wal")),
+            writer_memory: cfg.index.writer_memory_mb.max(15) << 20,
+        })
+    }
+}
+
+/// A configured key hash: 64 hex digits (lowercased).
+pub fn check_key_hash(h: &str) -> Result<String> {
+    let h = h.trim();
+    anyhow::ensure!(
+        h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()),
+        "a key hash is the SHA-256 of the key as 64 hex digits (printf %s KEY | sha256sum), got {h:?}"
+    );
+    Ok(h.to_ascii_lowercase())
 }
 
 /// Example requests against a server at `addr` (what, curl command line).
@@ -128,12 +186,22 @@ struct RouteLabels {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: String,
+}
+
 struct Metrics {
     registry: Registry,
     requests: Family<RouteLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     docs: Gauge,
+    index_bytes: Gauge,
+    queued: Gauge,
     ingested: Counter,
+    failed_docs: Counter,
+    stage_seconds: Family<StageLabels, Histogram>,
+    commit_seconds: Histogram,
 }
 
 impl Metrics {
@@ -143,7 +211,15 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
+        let stage_seconds = Family::<StageLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 18))
+        });
+        let commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let docs = Gauge::default();
+        let index_bytes = Gauge::default();
+        let queued = Gauge::default();
+        let ingested = Counter::default();
+        let failed_docs = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -159,20 +235,67 @@ impl Metrics {
             "Live documents in the index",
             docs.clone(),
         );
-        let ingested = Counter::default();
+        registry.register(
+            "index_bytes",
+            "Bytes of the index directory on disk",
+            index_bytes.clone(),
+        );
+        registry.register(
+            "ingest_jobs_queued",
+            "Ingestion jobs waiting for the writer",
+            queued.clone(),
+        );
         registry.register(
             "ingested_documents",
-            "Documents committed by ingestion jobs",
+            "Documents committed by ingestion jobs (its rate is the ingestion rate)",
             ingested.clone(),
         );
+        registry.register(
+            "ingest_failed_documents",
+            "Documents an ingestion job could not process",
+            failed_docs.clone(),
+        );
+        registry.register(
+            "pipeline_stage_seconds",
+            "Time of one pipeline stage over one batch (model inference for ner, link, ...)",
+            stage_seconds.clone(),
+        );
+        registry.register(
+            "index_commit_seconds",
+            "Time to expand (learned sparse encoder), add and commit one batch",
+            commit_seconds.clone(),
+        );
         Metrics {
-            ingested,
             registry,
             requests,
             latency,
             docs,
+            index_bytes,
+            queued,
+            ingested,
+            failed_docs,
+            stage_seconds,
+            commit_seconds,
         }
     }
+
+    fn stage_timer(&self) -> impl FnMut(&str, Duration) + '_ {
+        |stage, took| {
+            self.stage_seconds
+                .get_or_create(&StageLabels {
+                    stage: stage.to_string(),
+                })
+                .observe(took.as_secs_f64())
+        }
+    }
+}
+
+/// Request limits the handlers check.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_batch_docs: usize,
+    max_json_depth: usize,
+    queue_capacity: usize,
 }
 
 struct AppState {
@@ -181,9 +304,15 @@ struct AppState {
     metrics: Metrics,
     default_mode: SearchMode,
     key_hashes: Vec<String>,
+    limits: Limits,
+    wal: Option<crate::wal::Wal>,
+    writer_memory: usize,
     jobs: std::sync::Mutex<JobTable>,
     /// The job queue's sender; taken (closing the queue) at shutdown.
     queue: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<u64>>>,
+    /// Held from a batch's sequence number to its place in the queue, so the write-ahead
+    /// log and the queue see batches in the same order.
+    admission: tokio::sync::Mutex<()>,
 }
 
 /// A job's state.
@@ -191,13 +320,17 @@ struct AppState {
 pub struct JobStatus {
     /// Job id.
     id: u64,
+    /// `upsert` (a batch of documents) or `delete`.
+    kind: String,
     /// `queued`, `running`, `committed` or `failed`.
     state: String,
     /// Documents in the batch.
     total: usize,
-    /// Documents committed.
+    /// Documents committed (deleted, for a delete).
     committed: usize,
-    /// Errors (document id or `*` for the whole batch, message).
+    /// Whether the batch is in the write-ahead log (survives a crash before its commit).
+    durable: bool,
+    /// Errors per document (document id, or `*` for the whole batch).
     errors: Vec<DocError>,
 }
 
@@ -210,12 +343,50 @@ pub struct DocError {
     message: String,
 }
 
+/// What a job does.
+enum Op {
+    /// Add or replace documents; `wal` is the batch's log file.
+    Upsert {
+        docs: Vec<Document>,
+        wal: Option<std::path::PathBuf>,
+    },
+    /// Delete one document by id.
+    Delete(String),
+}
+
 #[derive(Default)]
 struct JobTable {
     next: u64,
     status: std::collections::HashMap<u64, JobStatus>,
-    pending: std::collections::HashMap<u64, Vec<Document>>,
+    /// Job ids in creation order (finished ones are forgotten past [`JOBS_KEPT`]).
+    order: std::collections::VecDeque<u64>,
+    pending: std::collections::HashMap<u64, Op>,
     done: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
+}
+
+impl JobTable {
+    fn insert(&mut self, status: JobStatus, op: Op) -> tokio::sync::oneshot::Receiver<()> {
+        let id = status.id;
+        self.status.insert(id, status);
+        self.order.push_back(id);
+        self.pending.insert(id, op);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.done.insert(id, tx);
+        while self.order.len() > JOBS_KEPT {
+            let finished = self.order.front().is_some_and(|old| {
+                self.status
+                    .get(old)
+                    .is_none_or(|st| st.state == "committed" || st.state == "failed")
+            });
+            if !finished {
+                break;
+            }
+            if let Some(old) = self.order.pop_front() {
+                self.status.remove(&old);
+            }
+        }
+        rx
+    }
 }
 
 type Shared = Arc<AppState>;
@@ -226,22 +397,31 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
-    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
     fn internal(e: impl std::fmt::Display) -> Self {
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: e.to_string(),
-        }
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+    fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 }
 
@@ -268,38 +448,126 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        let status = r.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "body_too_large"
-        } else {
-            "bad_json"
-        };
-        ApiError {
-            status,
-            code,
-            message: r.body_text(),
+/// Whether a `Content-Type` is JSON (`application/json`, `application/*+json`).
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Deepest nesting of objects and arrays in a JSON text (strings skipped; the text need not
+/// be valid: the parser judges that afterwards).
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
+    max
 }
 
-/// A JSON body extractor whose rejections are [`ApiError`]s (JSON error bodies).
+/// A JSON body extractor whose rejections are [`ApiError`]s (JSON error bodies): `415`
+/// without a JSON content type, `413` over the body limit, `400` for malformed JSON, invalid
+/// UTF-8 or nesting deeper than the limit, `422` for a well-formed body of the wrong shape
+/// (wrong types, unknown fields, missing fields).
 struct ApiJson<T>(T);
 
-impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+impl<T> axum::extract::FromRequest<Shared> for ApiJson<T>
 where
     T: serde::de::DeserializeOwned,
-    S: Send + Sync,
 {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(v) = Json::<T>::from_request(req, state).await?;
-        Ok(ApiJson(v))
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(ct) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                let status = r.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "body_too_large"
+                } else {
+                    "bad_body"
+                };
+                ApiError::new(status, code, r.body_text())
+            })?;
+        let max = state.limits.max_json_depth;
+        let depth = json_depth(&bytes);
+        if depth > max {
+            return Err(ApiError::bad(
+                "too_deep",
+                format!("the body nests {depth} levels deep; at most {max}"),
+            ));
+        }
+        serde_json::from_slice::<T>(&bytes)
+            .map(ApiJson)
+            .map_err(|e| {
+                use serde_json::error::Category;
+                match e.classify() {
+                    Category::Data => ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_body",
+                        format!("the body does not match the request schema: {e}"),
+                    ),
+                    _ => ApiError::bad("bad_json", format!("malformed JSON: {e}")),
+                }
+            })
+    }
+}
+
+/// A count (`k`, a depth): a whole number, also when sent as `10.0` (JSON Schema counts
+/// that as an integer too).
+fn de_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(usize::try_from(u).unwrap_or(usize::MAX)));
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 1e15 => Ok(Some(f as usize)),
+        _ => Err(D::Error::custom(format!(
+            "expected a non-negative whole number, got {n}"
+        ))),
     }
 }
 
@@ -315,9 +583,18 @@ pub struct SearchRequest {
     #[schema(pattern = "^(bm25|sparse|hybrid)$")]
     mode: Option<String>,
     /// Results wanted (1..=1000, default 10).
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "de_count")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1000)]
     k: Option<usize>,
+    /// Re-rank the first stage's top `rerank` results with the cross-encoder (0: off;
+    /// absent: the server's setting). Needs a server started with `--rerank`.
+    #[serde(default, deserialize_with = "de_count")]
+    #[schema(value_type = Option<u64>, minimum = 0, maximum = 1000)]
+    rerank: Option<usize>,
+    /// Only documents of this language.
+    #[serde(default)]
+    #[schema(pattern = "^(en|zh)$")]
+    lang: Option<String>,
     /// Only documents linked to every one of these concepts (`<terminology>:<id>`).
     #[serde(default)]
     #[schema(max_items = 16)]
@@ -344,6 +621,19 @@ pub struct SearchHit {
     title: Option<String>,
     /// Text around the matched terms, matches in `[` `]`.
     snippet: String,
+    /// The matched words, with character offsets into the snippet without its brackets.
+    highlights: Vec<HighlightOut>,
+}
+
+/// A highlighted word of a snippet.
+#[derive(Serialize, ToSchema)]
+pub struct HighlightOut {
+    /// The word.
+    text: String,
+    /// First character (in the snippet without brackets).
+    start: usize,
+    /// One past the last character.
+    end: usize,
 }
 
 /// `POST /v1/search` response.
@@ -353,6 +643,9 @@ pub struct SearchResponse {
     mode: String,
     /// k.
     k: usize,
+    /// Re-ranking depth used: the first stage's top results re-scored by the
+    /// cross-encoder (0: none).
+    rerank: usize,
     /// Milliseconds spent searching.
     took_ms: f64,
     /// Results, best first.
@@ -402,11 +695,13 @@ pub struct Health {
         SearchRequest,
         SearchResponse,
         SearchHit,
+        HighlightOut,
         AnalyzeRequest,
         Health,
         ErrorBody,
         ErrorDetail,
         IngestRequest,
+        IngestDocument,
         JobStatus,
         DocError
     ))
@@ -437,8 +732,39 @@ async fn readyz(State(s): State<Shared>) -> Result<Json<Health>, ApiError> {
     }))
 }
 
+/// Bytes of the files under `dir` (recursively; unreadable entries count 0).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 async fn metrics(State(s): State<Shared>) -> Response {
     s.metrics.docs.set(s.index.num_docs() as i64);
+    if let Some(p) = s.index.path() {
+        let p = p.to_path_buf();
+        let bytes = tokio::task::spawn_blocking(move || dir_bytes(&p))
+            .await
+            .unwrap_or(0);
+        s.metrics
+            .index_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+    if let Ok(q) = s.queue.lock() {
+        if let Some(tx) = q.as_ref() {
+            s.metrics
+                .queued
+                .set((s.limits.queue_capacity - tx.capacity()) as i64);
+        }
+    }
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &s.metrics.registry) {
         return ApiError::internal(e).into_response();
@@ -458,7 +784,7 @@ async fn openapi() -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchRequest,
-    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 409, description = "the index cannot serve this mode (no sparse expansion)", body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 409, description = "the index cannot serve this mode (no sparse expansion) or no cross-encoder is loaded", body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn search(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<SearchRequest>,
@@ -490,25 +816,59 @@ async fn search(
         None => s.default_mode,
     };
     if mode != SearchMode::Bm25 && s.index.sparse_state().is_none() {
-        return Err(ApiError {
-            status: StatusCode::CONFLICT,
-            code: "mode_unavailable",
-            message:
-                "this index has no learned sparse expansion (ingest with --sparse): use mode bm25"
-                    .into(),
-        });
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "mode_unavailable",
+            "this index has no learned sparse expansion (ingest with --sparse): use mode bm25",
+        ));
     }
+    if let Some(l) = &req.lang {
+        if l != "en" && l != "zh" {
+            return Err(ApiError::bad(
+                "invalid_lang",
+                format!("unknown language {l:?} (en, zh)"),
+            ));
+        }
+    }
+    let reranker = s.index.reranker();
+    let reranked =
+        match (req.rerank, &reranker) {
+            (Some(n), _) if n > MAX_K => {
+                return Err(ApiError::bad(
+                    "invalid_rerank",
+                    format!("rerank must be in 0..={MAX_K} (got {n})"),
+                ))
+            }
+            (Some(0), _) => 0,
+            (Some(_), None) => return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "rerank_unavailable",
+                "this server has no cross-encoder loaded (start it with --rerank): use rerank 0",
+            )),
+            (Some(n), Some(_)) => n,
+            (None, Some(r)) => r.params.candidates,
+            (None, None) => 0,
+        };
     let started = Instant::now();
     let state = s.clone();
     let hits = tokio::task::spawn_blocking(move || {
-        state
-            .index
-            .search_faceted(&req.query, k, mode, true, &req.concepts, &req.keyphrases)
+        state.index.search_with(
+            &req.query,
+            k,
+            &quarry_index::SearchOptions {
+                mode,
+                snippets: true,
+                concepts: &req.concepts,
+                keyphrases: &req.keyphrases,
+                lang: req.lang.as_deref(),
+                rerank: req.rerank,
+            },
+        )
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    let hits = hits
+    let hits: Vec<SearchHit> = hits
         .into_iter()
         .map(|h| SearchHit {
             rank: h.rank,
@@ -517,6 +877,15 @@ async fn search(
             lang: h.lang,
             title: h.title,
             snippet: h.snippet,
+            highlights: h
+                .highlights
+                .into_iter()
+                .map(|x| HighlightOut {
+                    text: x.text,
+                    start: x.start,
+                    end: x.end,
+                })
+                .collect(),
         })
         .collect();
     let mode_name = serde_json::to_value(mode)
@@ -526,6 +895,7 @@ async fn search(
     Ok(Json(SearchResponse {
         mode: mode_name,
         k,
+        rerank: reranked,
         took_ms: started.elapsed().as_secs_f64() * 1e3,
         hits,
     }))
@@ -582,6 +952,13 @@ fn valid_id(id: &str) -> bool {
         && id != ".."
 }
 
+fn invalid_id() -> ApiError {
+    ApiError::bad(
+        "invalid_id",
+        "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -",
+    )
+}
+
 #[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9._:-]{1,256}$")),
     responses((status = 200, description = "the stored document with its annotations"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_document(
@@ -589,10 +966,7 @@ async fn get_document(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if !valid_id(&id) {
-        return Err(ApiError::bad(
-            "invalid_id",
-            "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -",
-        ));
+        return Err(invalid_id());
     }
     let state = s.clone();
     let found = tokio::task::spawn_blocking(move || state.index.get_source(&id).map(|d| (id, d)))
@@ -601,23 +975,17 @@ async fn get_document(
         .map_err(ApiError::internal)?;
     match found {
         (_, Some(d)) => Ok(Json(d)),
-        (id, None) => Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: format!("no document {id:?}"),
-        }),
+        (id, None) => Err(ApiError::not_found(format!("no document {id:?}"))),
     }
 }
 
 fn authorize(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     if s.key_hashes.is_empty() {
-        return Err(ApiError {
-            status: StatusCode::FORBIDDEN,
-            code: "writes_disabled",
-            message:
-                "no API key is configured (QUARRY_API_KEYS or --api-key-file): writes are refused"
-                    .into(),
-        });
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "writes_disabled",
+            "no API key is configured (QUARRY_API_KEYS, --api-key-file or [serve] api_key_hashes): writes are refused",
+        ));
     }
     let key = headers
         .get(header::AUTHORIZATION)
@@ -626,16 +994,16 @@ fn authorize(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiErr
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
     match key {
         Some(k) if s.key_hashes.contains(&hash_key(k)) => Ok(()),
-        Some(_) => Err(ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "bad_key",
-            message: "the API key is not valid".into(),
-        }),
-        None => Err(ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "no_key",
-            message: "write routes need Authorization: Bearer KEY".into(),
-        }),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_key",
+            "the API key is not valid",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "no_key",
+            "write routes need Authorization: Bearer KEY",
+        )),
     }
 }
 
@@ -643,10 +1011,80 @@ fn authorize(s: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiErr
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
-    /// Documents as in JSONL ingestion: `id`, optional `lang`, and text fields
-    /// (`{"id": "d1", "lang": "en", "title": "...", "body": "..."}`).
-    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 1000)]
-    documents: Vec<serde_json::Value>,
+    /// The documents (1..=1000; `[serve] max_batch_docs`).
+    #[schema(value_type = Vec<IngestDocument>, min_items = 1, max_items = 1000)]
+    documents: Vec<Box<serde_json::value::RawValue>>,
+}
+
+/// A document to index: `id`, optional `lang`, and text fields by name, in order
+/// (`{"id": "d1", "lang": "en", "title": "...", "body": "..."}`). Every other member is a
+/// text field and must be a string (at most 64 fields).
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of what post_documents reads member by member
+pub struct IngestDocument {
+    /// Document id: 1..=256 characters of `A-Z a-z 0-9 . _ : -`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,256}$")]
+    id: String,
+    /// Language (`en`, `zh`); detected from the text when absent.
+    #[schema(pattern = "^(en|zh)$")]
+    lang: Option<String>,
+    /// Text fields by name.
+    #[schema(additional_properties)]
+    #[serde(flatten)]
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Reads one document of a batch: the members must be strings (`id`, `lang`, text fields);
+/// the field order of the request is kept.
+fn read_document(i: usize, raw: &serde_json::value::RawValue) -> Result<Document, ApiError> {
+    let bad = |code: &'static str, msg: String| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!("document {i}: {msg}"),
+        )
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(raw.get()).map_err(|e| bad("invalid_document", e.to_string()))?;
+    let Some(obj) = v.as_object() else {
+        return Err(bad("invalid_document", "must be a JSON object".into()));
+    };
+    if obj.len() > MAX_FIELDS + 2 {
+        return Err(bad(
+            "too_many_fields",
+            format!("at most {MAX_FIELDS} fields"),
+        ));
+    }
+    match obj.get("id") {
+        Some(serde_json::Value::String(id)) if valid_id(id) => {}
+        Some(serde_json::Value::String(_)) => {
+            return Err(ApiError::bad(
+                "invalid_id",
+                format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -"),
+            ))
+        }
+        Some(_) => return Err(bad("invalid_document", "'id' must be a string".into())),
+        None => return Err(bad("invalid_document", "missing 'id'".into())),
+    }
+    for (k, v) in obj {
+        match (k.as_str(), v) {
+            ("lang", serde_json::Value::String(l)) if l == "en" || l == "zh" => {}
+            ("lang", _) => {
+                return Err(bad(
+                    "invalid_document",
+                    "'lang' must be \"en\" or \"zh\"".into(),
+                ))
+            }
+            (_, serde_json::Value::String(_)) => {}
+            (k, _) => {
+                return Err(bad(
+                    "invalid_document",
+                    format!("field {k:?} must be a string"),
+                ))
+            }
+        }
+    }
+    quarry_core::jsonl::parse_document(raw.get()).map_err(|e| bad("invalid_document", e))
 }
 
 /// `?wait=true`: answer once the job is committed.
@@ -657,18 +1095,116 @@ struct WaitQuery {
 }
 
 fn job_not_found(id: u64) -> ApiError {
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        code: "not_found",
-        message: format!("no job {id}"),
+    ApiError::not_found(format!("no job {id}"))
+}
+
+impl AppState {
+    /// Puts a job in the queue: `429` (with `Retry-After`) when the queue is full, `503` while
+    /// stopping. An upsert batch is first written to the write-ahead log, so that once this
+    /// returns it survives a crash. Returns the job's status and a receiver told when it ends.
+    async fn enqueue(
+        self: &Arc<Self>,
+        kind: &str,
+        total: usize,
+        op: Op,
+    ) -> Result<(JobStatus, tokio::sync::oneshot::Receiver<()>), ApiError> {
+        let _order = self.admission.lock().await;
+        let stopping = || {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is stopping; send the request again later",
+            )
+            .retry_after(5)
+        };
+        let tx = self
+            .queue
+            .lock()
+            .map_err(ApiError::internal)?
+            .clone()
+            .ok_or_else(stopping)?;
+        let permit = match tx.try_reserve() {
+            Ok(p) => p,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "queue_full",
+                    format!(
+                        "{} jobs are waiting; retry later",
+                        self.limits.queue_capacity
+                    ),
+                )
+                .retry_after(1))
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => return Err(stopping()),
+        };
+        let id = {
+            let mut t = self.jobs.lock().map_err(ApiError::internal)?;
+            t.next += 1;
+            t.next
+        };
+        let op = match op {
+            Op::Upsert { docs, .. } if self.wal.is_some() => {
+                let state = self.clone();
+                let (docs, path) = tokio::task::spawn_blocking(move || {
+                    let wal = state.wal.as_ref().expect("checked");
+                    wal.append(id, &docs).map(|p| (docs, p))
+                })
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(|e| {
+                    tracing::error!(error = %e, "write-ahead log");
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "wal_unavailable",
+                        format!("the batch could not be logged durably: {e}"),
+                    )
+                    .retry_after(5)
+                })?;
+                Op::Upsert {
+                    docs,
+                    wal: Some(path),
+                }
+            }
+            other => other,
+        };
+        let status = JobStatus {
+            id,
+            kind: kind.into(),
+            state: "queued".into(),
+            total,
+            committed: 0,
+            durable: matches!(&op, Op::Upsert { wal: Some(_), .. }),
+            errors: Vec::new(),
+        };
+        let done = self
+            .jobs
+            .lock()
+            .map_err(ApiError::internal)?
+            .insert(status.clone(), op);
+        permit.send(id);
+        self.metrics
+            .queued
+            .set((self.limits.queue_capacity - tx.capacity()) as i64);
+        Ok((status, done))
+    }
+
+    fn job(&self, id: u64) -> Result<JobStatus, ApiError> {
+        self.jobs
+            .lock()
+            .map_err(ApiError::internal)?
+            .status
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| job_not_found(id))
     }
 }
 
 #[utoipa::path(post, path = "/v1/documents", request_body = IngestRequest,
     params(("wait" = Option<bool>, Query, description = "answer once committed")),
-    responses((status = 202, body = JobStatus), (status = 200, body = JobStatus), (status = 400, body = ErrorBody),
+    responses((status = 202, description = "accepted (written to the write-ahead log when the server keeps one)", body = JobStatus), (status = 200, description = "committed (wait=true)", body = JobStatus), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn post_documents(
     State(s): State<Shared>,
     headers: axum::http::HeaderMap,
@@ -680,32 +1216,21 @@ async fn post_documents(
         .map_err(|e| ApiError::bad("bad_query", e.body_text()))?
         .0
         .wait;
-    if req.documents.is_empty() || req.documents.len() > MAX_BATCH_DOCS {
-        return Err(ApiError::bad(
+    let max = s.limits.max_batch_docs;
+    if req.documents.is_empty() || req.documents.len() > max {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_batch",
             format!(
-                "a batch has 1..={MAX_BATCH_DOCS} documents (got {})",
+                "a batch has 1..={max} documents (got {})",
                 req.documents.len()
             ),
         ));
     }
     let mut docs = Vec::with_capacity(req.documents.len());
     let mut seen = std::collections::HashSet::new();
-    for (i, v) in req.documents.iter().enumerate() {
-        let doc = quarry_core::jsonl::parse_document(&v.to_string())
-            .map_err(|e| ApiError::bad("invalid_document", format!("document {i}: {e}")))?;
-        if !valid_id(&doc.id) {
-            return Err(ApiError::bad(
-                "invalid_id",
-                format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -"),
-            ));
-        }
-        if doc.fields.len() > MAX_FIELDS {
-            return Err(ApiError::bad(
-                "too_many_fields",
-                format!("document {i}: at most {MAX_FIELDS} fields"),
-            ));
-        }
+    for (i, raw) in req.documents.iter().enumerate() {
+        let doc = read_document(i, raw)?;
         if !seen.insert(doc.id.clone()) {
             return Err(ApiError::bad(
                 "duplicate_id",
@@ -715,74 +1240,14 @@ async fn post_documents(
         docs.push(doc);
     }
     let total = docs.len();
-    let (id, done) = {
-        let mut t = s.jobs.lock().map_err(ApiError::internal)?;
-        t.next += 1;
-        let id = t.next;
-        t.status.insert(
-            id,
-            JobStatus {
-                id,
-                state: "queued".into(),
-                total,
-                committed: 0,
-                errors: Vec::new(),
-            },
-        );
-        t.pending.insert(id, docs);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        t.done.insert(id, tx);
-        (id, rx)
-    };
-    // None: shutting down (the queue is closed)
-    let sent = s
-        .queue
-        .lock()
-        .map_err(ApiError::internal)?
-        .as_ref()
-        .map(|q| q.try_send(id).is_ok());
-    if sent != Some(true) {
-        let mut t = s.jobs.lock().map_err(ApiError::internal)?;
-        t.status.remove(&id);
-        t.pending.remove(&id);
-        t.done.remove(&id);
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: "queue_full".into(),
-                message: format!("{QUEUE_CAPACITY} jobs are waiting; retry later"),
-            },
-        };
-        if sent.is_none() {
-            return Err(ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "shutting_down",
-                message: "the server is stopping; send the batch again later".into(),
-            });
-        }
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "1")],
-            Json(body),
-        )
-            .into_response());
+    let (status, done) = s
+        .enqueue("upsert", total, Op::Upsert { docs, wal: None })
+        .await?;
+    if !wait {
+        return Ok((StatusCode::ACCEPTED, Json(status)).into_response());
     }
-    if wait {
-        let _ = done.await;
-    }
-    let status = s
-        .jobs
-        .lock()
-        .map_err(ApiError::internal)?
-        .status
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| job_not_found(id))?;
-    let code = if wait {
-        StatusCode::OK
-    } else {
-        StatusCode::ACCEPTED
-    };
-    Ok((code, Json(status)).into_response())
+    let _ = done.await;
+    Ok((StatusCode::OK, Json(s.job(status.id)?)).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
@@ -794,17 +1259,13 @@ async fn get_job(
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::bad("invalid_id", "job ids are integers"))?;
-    let t = s.jobs.lock().map_err(ApiError::internal)?;
-    t.status
-        .get(&id)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| job_not_found(id))
+    s.job(id).map(Json)
 }
 
 #[utoipa::path(delete, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9._:-]{1,256}$")),
     responses((status = 200, description = "deleted and committed"), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn delete_document(
     State(s): State<Shared>,
     headers: axum::http::HeaderMap,
@@ -812,73 +1273,79 @@ async fn delete_document(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
     if !valid_id(&id) {
-        return Err(ApiError::bad(
-            "invalid_id",
-            "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -",
-        ));
+        return Err(invalid_id());
     }
-    let state = s.clone();
-    let (n, id) = tokio::task::spawn_blocking(move || {
-        // through the writer's lock, so a delete never races an ingestion commit
-        let _w = writer_lock();
-        state
-            .index
-            .delete_documents(&[id.as_str()], 64 << 20)
-            .map(|n| (n, id))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    if n == 0 {
-        return Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: format!("no document {id:?}"),
-        });
+    let (status, done) = s.enqueue("delete", 1, Op::Delete(id.clone())).await?;
+    let _ = done.await;
+    let st = s.job(status.id)?;
+    if st.state == "failed" {
+        let msg = st
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        return Err(ApiError::internal(msg));
     }
-    Ok(Json(serde_json::json!({"deleted": id})))
+    if st.committed == 0 {
+        return Err(ApiError::not_found(format!("no document {id:?}")));
+    }
+    Ok(Json(serde_json::json!({"deleted": id, "job": st.id})))
 }
 
-/// One writer at a time (tantivy allows one `IndexWriter`).
-fn writer_lock() -> std::sync::MutexGuard<'static, ()> {
-    static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    WRITER.lock().unwrap_or_else(|e| e.into_inner())
+/// What a job did.
+struct Outcome {
+    committed: usize,
+    errors: Vec<DocError>,
+    /// The commit failed: nothing of the job is in the index.
+    failed: Option<String>,
 }
 
 impl AppState {
-    /// Runs one job: the pipeline, then add + commit; records the outcome and wakes a waiter.
+    /// Runs one job (the only writer: jobs run one at a time, in order); records the outcome
+    /// and wakes a waiter.
     fn run_job(&self, id: u64) {
-        let mut docs = {
+        let op = {
             let mut t = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(st) = t.status.get_mut(&id) {
                 st.state = "running".into();
             }
-            t.pending.remove(&id).unwrap_or_default()
+            t.pending.remove(&id)
         };
-        let result = self
-            .pipeline
-            .run(&mut docs)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                let _w = writer_lock();
-                self.index
-                    .add_documents(&docs, 64 << 20)
-                    .map_err(|e| e.to_string())
-            });
+        let outcome = match op {
+            Some(Op::Upsert { docs, wal }) => self.ingest(docs, wal.as_deref()),
+            Some(Op::Delete(doc)) => match self
+                .index
+                .delete_documents(&[doc.as_str()], self.writer_memory)
+            {
+                Ok(n) => Outcome {
+                    committed: n as usize,
+                    errors: Vec::new(),
+                    failed: None,
+                },
+                Err(e) => Outcome {
+                    committed: 0,
+                    errors: Vec::new(),
+                    failed: Some(e.to_string()),
+                },
+            },
+            None => Outcome {
+                committed: 0,
+                errors: Vec::new(),
+                failed: Some("the job's documents were lost".into()),
+            },
+        };
         let mut t = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(st) = t.status.get_mut(&id) {
-            match result {
-                Ok(()) => {
-                    st.state = "committed".into();
-                    st.committed = docs.len();
-                    self.metrics.ingested.inc_by(docs.len() as u64);
-                }
-                Err(message) => {
+            st.committed = outcome.committed;
+            st.errors = outcome.errors;
+            match outcome.failed {
+                None => st.state = "committed".into(),
+                Some(message) => {
                     st.state = "failed".into();
-                    st.errors = vec![DocError {
+                    st.errors.push(DocError {
                         id: "*".into(),
                         message,
-                    }];
+                    });
                 }
             }
         }
@@ -886,14 +1353,98 @@ impl AppState {
             let _ = tx.send(());
         }
     }
+
+    /// The pipeline over a batch, then add + commit; a document the pipeline fails on is
+    /// reported and left out, the rest is committed. The batch's log file is removed once
+    /// committed (kept when the commit fails, so a restart tries again).
+    fn ingest(&self, docs: Vec<Document>, wal: Option<&std::path::Path>) -> Outcome {
+        let mut errors = Vec::new();
+        let mut good = docs.clone();
+        if let Err(e) = self
+            .pipeline
+            .run_timed(&mut good, self.metrics.stage_timer())
+        {
+            // find the documents that fail, one at a time, from the unprocessed originals
+            tracing::warn!(error = %e, "a batch failed in the pipeline; isolating documents");
+            good.clear();
+            for d in docs {
+                let mut one = vec![d];
+                match self
+                    .pipeline
+                    .run_timed(&mut one, self.metrics.stage_timer())
+                {
+                    Ok(()) => good.extend(one),
+                    Err(e) => errors.push(DocError {
+                        id: one[0].id.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        }
+        self.metrics.failed_docs.inc_by(errors.len() as u64);
+        let started = Instant::now();
+        let written = if good.is_empty() {
+            Ok(())
+        } else {
+            self.index.add_documents(&good, self.writer_memory)
+        };
+        self.metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match written {
+            Ok(()) => {
+                self.metrics.ingested.inc_by(good.len() as u64);
+                if let (Some(log), Some(path)) = (&self.wal, wal) {
+                    if let Err(e) = log.remove(path) {
+                        tracing::warn!(error = %e, "removing a committed batch from the log");
+                    }
+                }
+                Outcome {
+                    committed: good.len(),
+                    errors,
+                    failed: None,
+                }
+            }
+            Err(e) => Outcome {
+                committed: 0,
+                errors,
+                failed: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// Replays the write-ahead log (batches accepted but not committed before a stop or a
+    /// crash), oldest first; returns the documents committed. Job ids continue after the
+    /// log's sequence numbers.
+    fn replay(&self) -> Result<usize> {
+        let Some(log) = &self.wal else {
+            return Ok(0);
+        };
+        let pending = log.pending()?;
+        let mut n = 0;
+        let mut last = 0;
+        for b in pending {
+            last = last.max(b.seq);
+            let out = self.ingest(b.docs, Some(&b.path));
+            if let Some(e) = out.failed {
+                anyhow::bail!(
+                    "replaying {} from the write-ahead log: {e} (the file stays; fix the cause and restart)",
+                    b.path.display()
+                );
+            }
+            for e in &out.errors {
+                tracing::warn!(id = %e.id, error = %e.message, "a logged document failed in the pipeline");
+            }
+            n += out.committed;
+        }
+        let mut t = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        t.next = t.next.max(last);
+        Ok(n)
+    }
 }
 
 async fn not_found() -> ApiError {
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        code: "not_found",
-        message: "no such route".into(),
-    }
+    ApiError::not_found("no such route")
 }
 
 async fn record(State(s): State<Shared>, req: Request, next: Next) -> Response {
@@ -918,9 +1469,30 @@ async fn record(State(s): State<Shared>, req: Request, next: Next) -> Response {
     resp
 }
 
+/// A `405` with a JSON body (axum's own has none).
+async fn json_405(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && resp.headers().get(header::CONTENT_TYPE).is_none()
+    {
+        let allow = resp.headers().get(header::ALLOW).cloned();
+        let mut out = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take that method",
+        )
+        .into_response();
+        if let Some(a) = allow {
+            out.headers_mut().insert(header::ALLOW, a);
+        }
+        return out;
+    }
+    resp
+}
+
 /// The router over an open index and pipeline.
-fn router(state: Shared, opts: &ServeOptions) -> Router {
-    Router::new()
+fn router(state: Shared, opts: &ServeOptions) -> Result<Router> {
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -934,33 +1506,86 @@ fn router(state: Shared, opts: &ServeOptions) -> Router {
         )
         .route("/v1/jobs/{id}", get(get_job))
         .fallback(not_found)
+        .layer(middleware::from_fn(json_405))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .layer(DefaultBodyLimit::max(opts.max_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             opts.timeout,
-        ))
-        .with_state(state)
+        ));
+    if !opts.cors_origins.is_empty() {
+        let origins = opts
+            .cors_origins
+            .iter()
+            .map(|o| {
+                o.parse::<axum::http::HeaderValue>()
+                    .with_context(|| format!("CORS origin {o:?}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        app = app.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([
+                    axum::http::Method::GET,
+                    axum::http::Method::POST,
+                    axum::http::Method::DELETE,
+                ])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::AUTHORIZATION,
+                    header::HeaderName::from_static("x-api-key"),
+                ]),
+        );
+    }
+    Ok(app.with_state(state))
 }
 
-/// Serves until SIGINT/SIGTERM; prints `listening on http://ADDR` once bound.
+/// Serves until SIGINT/SIGTERM; replays the write-ahead log first, then prints
+/// `listening on http://ADDR` once bound.
 pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
     let pipeline = crate::cli::open_pipeline(ctx)?;
     let default_mode: SearchMode = ctx.cfg.search.mode.parse().map_err(anyhow::Error::msg)?;
+    if !opts.addr.ip().is_loopback() {
+        tracing::warn!(addr = %opts.addr, "listening beyond loopback, as configured");
+    }
+    let wal = match &opts.wal_dir {
+        Some(d) => {
+            let w = crate::wal::Wal::open(d)?;
+            tracing::info!(dir = %w.dir().display(), "write-ahead log");
+            Some(w)
+        }
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (queue, mut jobs_rx) = tokio::sync::mpsc::channel::<u64>(QUEUE_CAPACITY);
+    let capacity = opts.queue_capacity.max(1);
+    let (queue, mut jobs_rx) = tokio::sync::mpsc::channel::<u64>(capacity);
     let state = Arc::new(AppState {
         index,
         pipeline,
         metrics: Metrics::new(),
         default_mode,
         key_hashes: opts.key_hashes.clone(),
+        limits: Limits {
+            max_batch_docs: opts.max_batch_docs.max(1),
+            max_json_depth: opts.max_json_depth.max(1),
+            queue_capacity: capacity,
+        },
+        wal,
+        writer_memory: opts.writer_memory,
         jobs: std::sync::Mutex::new(JobTable::default()),
         queue: std::sync::Mutex::new(Some(queue)),
+        admission: tokio::sync::Mutex::new(()),
     });
+    let replayed = state.replay()?;
+    if replayed > 0 {
+        tracing::info!(
+            documents = replayed,
+            "replayed the write-ahead log (accepted before a stop, not yet committed)"
+        );
+    }
     let at_shutdown = state.clone();
     // the one ingestion worker: jobs run in order, each committed before the next
     let worker_state = state.clone();
@@ -970,6 +1595,7 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
             let _ = tokio::task::spawn_blocking(move || st.run_job(id)).await;
         }
     });
+    let app = router(state, &opts)?;
     let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.addr)
             .await
@@ -977,7 +1603,6 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
         let local = listener.local_addr()?;
         println!("listening on http://{local}");
         tracing::info!(%local, "quarry serve");
-        let app = router(state, &opts);
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())
             .await
@@ -1039,5 +1664,12 @@ mod tests {
             assert!(v["paths"].get(p).is_some(), "{p} missing");
         }
         assert!(v["components"]["schemas"].get("SearchRequest").is_some());
+        // a batch document: an id is required, every other member is a text field
+        let d = &v["components"]["schemas"]["IngestDocument"];
+        assert_eq!(d["required"], serde_json::json!(["id"]), "{d}");
+        assert_eq!(d["additionalProperties"]["type"], "string", "{d}");
+        // k is an integer for clients (a whole 10.0 is accepted too, as JSON Schema allows)
+        let k = &v["components"]["schemas"]["SearchRequest"]["properties"]["k"];
+        assert!(k["type"].to_string().contains("integer"), "{k}");
     }
 }

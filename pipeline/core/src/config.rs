@@ -68,6 +68,53 @@ pub struct QuarryConfig {
     pub sparse: SparseConfig,
     /// Cross-encoder re-ranking of the first stage's top results.
     pub rerank: RerankConfig,
+    /// The HTTP server (`quarry serve`).
+    pub serve: ServeConfig,
+}
+
+/// `quarry serve` settings; its command-line flags override them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address to listen on; loopback unless configured otherwise.
+    pub addr: String,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Per-request timeout, in seconds.
+    pub timeout_s: f64,
+    /// SHA-256 (hex) of the API keys that may write (`quarry serve --hash-key KEY` prints
+    /// one); keys never appear in the config in clear.
+    pub api_key_hashes: Vec<String>,
+    /// Origins allowed by CORS; empty (the default) sends no CORS headers at all.
+    pub cors_origins: Vec<String>,
+    /// Ingestion jobs waiting for the writer before `POST /v1/documents` answers `429`.
+    pub queue_capacity: usize,
+    /// Most documents in one `POST /v1/documents` batch.
+    pub max_batch_docs: usize,
+    /// Deepest JSON nesting a request body may have.
+    pub max_json_depth: usize,
+    /// Keep a write-ahead log of accepted batches (`<index>/wal/`) so that a `202` is
+    /// durable and a restart replays what was not yet committed.
+    pub wal: bool,
+    /// Load the configured cross-encoder ([rerank]) so that `/v1/search` can re-rank.
+    pub rerank: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            addr: "127.0.0.1:8080".into(),
+            max_body: 1 << 20,
+            timeout_s: 30.0,
+            api_key_hashes: Vec::new(),
+            cors_origins: Vec::new(),
+            queue_capacity: 32,
+            max_batch_docs: 1000,
+            max_json_depth: 32,
+            wal: true,
+            rerank: false,
+        }
+    }
 }
 
 /// Cross-encoder re-ranking (`quarry search --rerank N`, `--system hybrid+rerank`).

@@ -172,9 +172,21 @@ impl Pipeline {
 
     /// Runs every stage over the batch, in order.
     pub fn run(&self, docs: &mut [Document]) -> Result<(), StageError> {
+        self.run_timed(docs, |_, _| {})
+    }
+
+    /// [`Pipeline::run`], calling `timed(stage name, elapsed)` after each stage (the server's
+    /// per-stage inference-time metrics).
+    pub fn run_timed(
+        &self,
+        docs: &mut [Document],
+        mut timed: impl FnMut(&str, std::time::Duration),
+    ) -> Result<(), StageError> {
         for s in &self.stages {
             let _span = tracing::debug_span!("stage", name = s.name(), docs = docs.len()).entered();
+            let started = std::time::Instant::now();
             s.process(docs)?;
+            timed(s.name(), started.elapsed());
         }
         Ok(())
     }
