@@ -438,7 +438,7 @@ fn writes_need_a_key_and_are_committed_jobs() {
     let again = r#"{"documents": [{"id": "n1", "lang": "en", "title": "Volcano, revised", "body": "Ash fell."}]}"#;
     let (st, v) = json_auth(a, "POST", "/v1/documents", again, "other");
     assert_eq!(st, 202, "{v}");
-    let job = v["id"].as_u64().unwrap();
+    let job = v["job_id"].as_u64().unwrap();
     let mut state = String::new();
     for _ in 0..200 {
         let (_, v) = json(a, "GET", &format!("/v1/jobs/{job}"), "");
@@ -465,11 +465,6 @@ fn writes_need_a_key_and_are_committed_jobs() {
             r#"{"documents": [{"id": "../x", "body": "t"}]}"#,
             400,
             "invalid_id",
-        ),
-        (
-            r#"{"documents": [{"id": "a", "body": "t"}, {"id": "a", "body": "u"}]}"#,
-            400,
-            "duplicate_id",
         ),
         (
             r#"{"documents": [{"body": "no id"}]}"#,
@@ -529,6 +524,22 @@ fn writes_need_a_key_and_are_committed_jobs() {
         json_auth(a, "POST", "/v1/documents", r#"{"docs": []}"#, "s3cret").0,
         422
     );
+    // an id twice in one batch: the later one wins
+    let (st, v) = json_auth(
+        a,
+        "POST",
+        "/v1/documents?wait=true",
+        r#"{"documents": [{"id": "t2", "body": "first"}, {"id": "t3", "body": "other"}, {"id": "t2", "body": "second", "lang": null}]}"#,
+        "s3cret",
+    );
+    assert_eq!((st, v["committed"].as_u64()), (200, Some(2)), "{v}");
+    assert_eq!(json(a, "GET", "/v1/documents/t2", "").1["body"], "second");
+    for id in ["t2", "t3"] {
+        assert_eq!(
+            json_auth(a, "DELETE", &format!("/v1/documents/{id}"), "", "s3cret").0,
+            200
+        );
+    }
     assert_eq!(json(a, "GET", "/v1/jobs/999", "").0, 404);
     assert_eq!(json(a, "GET", "/v1/jobs/abc", "").0, 400);
     // delete
@@ -541,7 +552,7 @@ fn writes_need_a_key_and_are_committed_jobs() {
     );
     assert_eq!(json(a, "GET", "/v1/documents/n2", "").0, 404);
     let (_, _, text) = http(a, "GET", "/metrics", b"", "text/plain");
-    assert!(text.contains("quarry_ingested_documents_total 4"), "{text}");
+    assert!(text.contains("quarry_ingested_documents_total 6"), "{text}");
 }
 
 #[test]
@@ -566,7 +577,7 @@ fn sigterm_drains_queued_jobs_and_exits() {
             "k",
         );
         assert_eq!(st, 202, "{v}");
-        jobs.push(v["id"].as_u64().unwrap());
+        jobs.push(v["job_id"].as_u64().unwrap());
     }
     let started = std::time::Instant::now();
     let pid = srv.child.id().to_string();
@@ -668,7 +679,7 @@ fn the_write_ahead_log_is_replayed_at_start() {
         "k",
     );
     assert_eq!(st, 202, "{v}");
-    assert!(v["id"].as_u64().unwrap() > 7, "{v}");
+    assert!(v["job_id"].as_u64().unwrap() > 7, "{v}");
     assert_eq!(v["durable"], true);
     // kill -9 right after the 202: the batch is there after a restart (committed or replayed)
     drop(srv);

@@ -641,7 +641,7 @@ pub struct ServeArgs {
     /// say otherwise; port 0 picks a free port).
     #[arg(long)]
     pub addr: Option<std::net::SocketAddr>,
-    /// Largest request body, in bytes (default `[serve] max_body`, 1 MiB).
+    /// Largest request body, in bytes (default `[serve] max_body`, 2 MiB).
     #[arg(long)]
     pub max_body: Option<usize>,
     /// Per-request timeout, in seconds (default `[serve] timeout_s`, 30).

@@ -14,9 +14,9 @@
 //! * `GET /v1/documents/{id}`: the stored document with its annotations.
 //! * `POST /v1/documents` (API key): a batch of documents goes through the pipeline into the
 //!   index as an asynchronous job (`202` + job id; `?wait=true` answers once committed);
-//!   idempotent by id (re-sending replaces). A full job queue answers `429` with
-//!   `Retry-After`.
-//! * `GET /v1/jobs/{id}`: a job's state (`queued`, `running`, `committed`, `failed`),
+//!   idempotent by id (re-sending replaces; an id twice in one batch: the later wins). A
+//!   full job queue answers `429` with `Retry-After`; `Location` names the job.
+//! * `GET /v1/jobs/{job_id}`: a job's state (`queued`, `running`, `committed`, `failed`),
 //!   progress and per-document errors.
 //! * `DELETE /v1/documents/{id}` (API key): removes a document (committed before the
 //!   answer; it goes through the job queue, so it is ordered after earlier batches).
@@ -32,7 +32,7 @@
 //! acknowledged only when its job is `committed` (tantivy's commit is atomic). One ingestion
 //! worker runs the jobs in order; searches read the last commit (readers reload on commit).
 //!
-//! Limits: request bodies (`--max-body`, default 1 MiB), JSON nesting (32), batch size
+//! Limits: request bodies (`--max-body`, default 2 MiB), JSON nesting (32), batch size
 //! (1,000 documents), fields per document (64), query length (1,000 characters), `k`
 //! (1..=1,000), analyze text (100,000 characters), ids (1..=256 characters of
 //! `[A-Za-z0-9._:-]`); unknown JSON fields are refused; every request has a timeout. CPU work
@@ -70,7 +70,7 @@ pub const MAX_K: usize = 1_000;
 pub const MAX_ANALYZE_CHARS: usize = 100_000;
 /// Most fields of one document.
 pub const MAX_FIELDS: usize = 64;
-/// Finished jobs whose status is kept for `GET /v1/jobs/{id}` (oldest forgotten first).
+/// Finished jobs whose status is kept for `GET /v1/jobs/{job_id}` (oldest forgotten first).
 pub const JOBS_KEPT: usize = 10_000;
 
 /// Settings of a server.
@@ -318,8 +318,8 @@ struct AppState {
 /// A job's state.
 #[derive(Clone, Serialize, ToSchema)]
 pub struct JobStatus {
-    /// Job id.
-    id: u64,
+    /// Job id (`GET /v1/jobs/{job_id}`).
+    job_id: u64,
     /// `upsert` (a batch of documents) or `delete`.
     kind: String,
     /// `queued`, `running`, `committed` or `failed`.
@@ -366,7 +366,7 @@ struct JobTable {
 
 impl JobTable {
     fn insert(&mut self, status: JobStatus, op: Op) -> tokio::sync::oneshot::Receiver<()> {
-        let id = status.id;
+        let id = status.job_id;
         self.status.insert(id, status);
         self.order.push_back(id);
         self.pending.insert(id, op);
@@ -943,23 +943,27 @@ async fn analyze(
     Ok(Json(v))
 }
 
+/// A document id: 1..=256 characters of `A-Z a-z 0-9 . _ : -`, not starting with `.` (no
+/// `.`/`..` path tricks); [`ID_PATTERN`] says the same for the OpenAPI description.
 fn valid_id(id: &str) -> bool {
     (1..=256).contains(&id.len())
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-        && id != "."
-        && id != ".."
+        && !id.starts_with('.')
 }
+
+/// [`valid_id`] as a regular expression.
+pub const ID_PATTERN: &str = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,255}$";
 
 fn invalid_id() -> ApiError {
     ApiError::bad(
         "invalid_id",
-        "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -",
+        "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with .",
     )
 }
 
-#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9._:-]{1,256}$")),
+#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,255}$")),
     responses((status = 200, description = "the stored document with its annotations"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_document(
     State(s): State<Shared>,
@@ -1023,7 +1027,7 @@ pub struct IngestRequest {
 #[allow(dead_code)] // the schema of what post_documents reads member by member
 pub struct IngestDocument {
     /// Document id: 1..=256 characters of `A-Z a-z 0-9 . _ : -`.
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,256}$")]
+    #[schema(pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,255}$")]
     id: String,
     /// Language (`en`, `zh`); detected from the text when absent.
     #[schema(pattern = "^(en|zh)$")]
@@ -1060,7 +1064,7 @@ fn read_document(i: usize, raw: &serde_json::value::RawValue) -> Result<Document
         Some(serde_json::Value::String(_)) => {
             return Err(ApiError::bad(
                 "invalid_id",
-                format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -"),
+                format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with ."),
             ))
         }
         Some(_) => return Err(bad("invalid_document", "'id' must be a string".into())),
@@ -1069,10 +1073,11 @@ fn read_document(i: usize, raw: &serde_json::value::RawValue) -> Result<Document
     for (k, v) in obj {
         match (k.as_str(), v) {
             ("lang", serde_json::Value::String(l)) if l == "en" || l == "zh" => {}
+            ("lang", serde_json::Value::Null) => {}
             ("lang", _) => {
                 return Err(bad(
                     "invalid_document",
-                    "'lang' must be \"en\" or \"zh\"".into(),
+                    "'lang' must be \"en\", \"zh\" or null".into(),
                 ))
             }
             (_, serde_json::Value::String(_)) => {}
@@ -1169,7 +1174,7 @@ impl AppState {
             other => other,
         };
         let status = JobStatus {
-            id,
+            job_id: id,
             kind: kind.into(),
             state: "queued".into(),
             total,
@@ -1228,29 +1233,39 @@ async fn post_documents(
         ));
     }
     let mut docs = Vec::with_capacity(req.documents.len());
-    let mut seen = std::collections::HashSet::new();
     for (i, raw) in req.documents.iter().enumerate() {
-        let doc = read_document(i, raw)?;
-        if !seen.insert(doc.id.clone()) {
-            return Err(ApiError::bad(
-                "duplicate_id",
-                format!("document {i}: id {:?} appears twice in the batch", doc.id),
-            ));
-        }
-        docs.push(doc);
+        docs.push(read_document(i, raw)?);
     }
+    // an id sent twice in one batch: the later one wins, as if sent in two batches
+    let mut last = std::collections::HashMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        last.insert(d.id.clone(), i);
+    }
+    let mut i = 0;
+    docs.retain(|d| {
+        i += 1;
+        last[&d.id] == i - 1
+    });
     let total = docs.len();
     let (status, done) = s
         .enqueue("upsert", total, Op::Upsert { docs, wal: None })
         .await?;
-    if !wait {
-        return Ok((StatusCode::ACCEPTED, Json(status)).into_response());
-    }
-    let _ = done.await;
-    Ok((StatusCode::OK, Json(s.job(status.id)?)).into_response())
+    let location = format!("/v1/jobs/{}", status.job_id);
+    let status = if wait {
+        let _ = done.await;
+        s.job(status.job_id)?
+    } else {
+        status
+    };
+    let code = if wait {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((code, [(header::LOCATION, location)], Json(status)).into_response())
 }
 
-#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
+#[utoipa::path(get, path = "/v1/jobs/{job_id}", params(("job_id" = u64, Path, description = "job id")),
     responses((status = 200, body = JobStatus), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_job(
     State(s): State<Shared>,
@@ -1262,7 +1277,7 @@ async fn get_job(
     s.job(id).map(Json)
 }
 
-#[utoipa::path(delete, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9._:-]{1,256}$")),
+#[utoipa::path(delete, path = "/v1/documents/{id}", params(("id" = String, Path, description = "document id", pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,255}$")),
     responses((status = 200, description = "deleted and committed"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -1277,7 +1292,7 @@ async fn delete_document(
     }
     let (status, done) = s.enqueue("delete", 1, Op::Delete(id.clone())).await?;
     let _ = done.await;
-    let st = s.job(status.id)?;
+    let st = s.job(status.job_id)?;
     if st.state == "failed" {
         let msg = st
             .errors
@@ -1289,7 +1304,9 @@ async fn delete_document(
     if st.committed == 0 {
         return Err(ApiError::not_found(format!("no document {id:?}")));
     }
-    Ok(Json(serde_json::json!({"deleted": id, "job": st.id})))
+    Ok(Json(
+        serde_json::json!({"deleted": id, "job_id": st.job_id}),
+    ))
 }
 
 /// What a job did.
@@ -1504,7 +1521,7 @@ fn router(state: Shared, opts: &ServeOptions) -> Result<Router> {
             "/v1/documents/{id}",
             get(get_document).delete(delete_document),
         )
-        .route("/v1/jobs/{id}", get(get_job))
+        .route("/v1/jobs/{job_id}", get(get_job))
         .fallback(not_found)
         .layer(middleware::from_fn(json_405))
         .layer(middleware::from_fn_with_state(state.clone(), record))
@@ -1646,9 +1663,32 @@ mod tests {
     #[test]
     fn ids_are_validated() {
         assert!(valid_id("doc-1") && valid_id("a:b.c_d"));
-        for bad in ["", "..", ".", "a/b", "../etc", "a b", "é", &"x".repeat(257)] {
+        for bad in [
+            "",
+            "..",
+            ".",
+            ".x",
+            "a/b",
+            "../etc",
+            "a b",
+            "é",
+            &"x".repeat(257),
+        ] {
             assert!(!valid_id(bad), "{bad:?}");
         }
+        for good in ["doc-1", "a:b.c_d", "_x", "1", "a..b"] {
+            assert!(valid_id(good), "{good:?}");
+        }
+        // the OpenAPI description states the same pattern everywhere an id goes
+        let v: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let p = &v["paths"]["/v1/documents/{id}"];
+        for method in ["get", "delete"] {
+            assert_eq!(p[method]["parameters"][0]["schema"]["pattern"], ID_PATTERN);
+        }
+        assert_eq!(
+            v["components"]["schemas"]["IngestDocument"]["properties"]["id"]["pattern"],
+            ID_PATTERN
+        );
     }
 
     #[test]

@@ -78,7 +78,8 @@ pub struct QuarryConfig {
 pub struct ServeConfig {
     /// Address to listen on; loopback unless configured otherwise.
     pub addr: String,
-    /// Largest request body, in bytes.
+    /// Largest request body, in bytes (default 2 MiB: any `/v1/analyze` text within its
+    /// 100,000-character limit fits even with every character JSON-escaped, 12 bytes each).
     pub max_body: usize,
     /// Per-request timeout, in seconds.
     pub timeout_s: f64,
@@ -104,7 +105,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             addr: "127.0.0.1:8080".into(),
-            max_body: 1 << 20,
+            max_body: 2 << 20,
             timeout_s: 30.0,
             api_key_hashes: Vec::new(),
             cors_origins: Vec::new(),
