@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -121,6 +122,7 @@ def main():
               f"+ {present_maybe} committed-unacknowledged: {n == expected}", flush=True)
         os.kill(p.pid, signal.SIGTERM)
         p.wait(timeout=60)
+    shutil.rmtree(tmp, ignore_errors=True)
     print(f"{a.runs} runs, {failures} failed; {len(all_acked)} acknowledged documents ({total_202} by a durable 202); {replayed_batches} logged batches replayed at restarts")
     sys.exit(1 if failures else 0)
 

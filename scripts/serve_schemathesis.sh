@@ -4,7 +4,7 @@
 # (no 5xx, responses match their schemas, schema-valid requests accepted, invalid ones
 # refused). Stops by itself; exit status is schemathesis's.
 #
-#   scripts/serve_schemathesis.sh [MAX_EXAMPLES=100]
+#   scripts/serve_schemathesis.sh [MAX_EXAMPLES=100]     (SEED=N for a reproducible run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100}
@@ -25,4 +25,4 @@ for _ in $(seq 1 100); do grep -q listening "$WORK/serve.out" 2>/dev/null && bre
 ADDR=$(sed -n 's/^listening on http:\/\///p' "$WORK/serve.out")
 # run from the work folder: schemathesis writes its cache (.schemathesis/) into the current one
 cd "$WORK" && "$VENV/bin/schemathesis" run "http://$ADDR/openapi.json" --checks all -H "Authorization: Bearer st-key" \
-  --max-examples "$N" --workers 1
+  --max-examples "$N" --workers 1 ${SEED:+--seed "$SEED"}

@@ -68,7 +68,11 @@ impl From<&quarry_core::config::ModelsConfig> for EncoderOptions {
             max_length: c.max_length.max(8),
             sort_by_length: true,
             intra_threads: c.intra_threads.max(1),
-            pool_size: c.pool_size.max(1),
+            // 0: as many sessions as the cores keep busy
+            pool_size: match c.pool_size {
+                0 => pool::sessions_for_cores(c.intra_threads),
+                n => n,
+            },
         }
     }
 }

@@ -8,6 +8,13 @@ use ort::session::Session;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex};
 
+/// Sessions a pool needs so that `intra_threads`-thread sessions keep every core busy:
+/// the machine's cores divided by `intra_threads`, at least one.
+pub fn sessions_for_cores(intra_threads: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / intra_threads.max(1)).max(1)
+}
+
 /// A fixed set of sessions.
 pub struct SessionPool {
     free: Mutex<Vec<Session>>,

@@ -959,7 +959,9 @@ pub const ID_PATTERN: &str = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,255}$";
 fn invalid_id() -> ApiError {
     ApiError::bad(
         "invalid_id",
-        "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with .",
+        format!(
+            "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with . ({ID_PATTERN})"
+        ),
     )
 }
 

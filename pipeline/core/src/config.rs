@@ -227,7 +227,8 @@ impl Default for PipelineConfig {
 pub struct ModelsConfig {
     /// Threads inside one operator (`intra_op_num_threads`).
     pub intra_threads: usize,
-    /// Sessions per model for concurrent callers.
+    /// Sessions per model for concurrent callers (the server's searches and analyses);
+    /// 0 (the default) sizes the pool to the cores: cores / `intra_threads`, at least 1.
     pub pool_size: usize,
     /// Texts per inference batch.
     pub batch_size: usize,
@@ -239,7 +240,7 @@ impl Default for ModelsConfig {
     fn default() -> Self {
         ModelsConfig {
             intra_threads: 2,
-            pool_size: 1,
+            pool_size: 0,
             batch_size: 32,
             max_length: 256,
         }

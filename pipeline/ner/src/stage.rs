@@ -10,6 +10,7 @@
 //! fields = ["body"]           # fields to tag (default: every field)
 //! batch_size = 32
 //! threads = 1                 # ONNX Runtime intra-op threads
+//! sessions = 2                # concurrent callers (default: cores / threads)
 //! max_chars = 512             # default: the model's config.json
 //! ```
 
@@ -49,7 +50,14 @@ impl NerStage {
         };
         settings::check_keys(
             t,
-            &["model", "fields", "batch_size", "threads", "max_chars"],
+            &[
+                "model",
+                "fields",
+                "batch_size",
+                "threads",
+                "sessions",
+                "max_chars",
+            ],
             NAME,
         )?;
         let model = match t.get("model") {
@@ -77,6 +85,11 @@ impl NerStage {
         if let Some(n) = count("threads")? {
             opts.threads = n;
         }
+        // concurrent callers (the server): as many sessions as the cores keep busy
+        opts.sessions = match count("sessions")? {
+            Some(n) => n,
+            None => quarry_models::pool::sessions_for_cores(opts.threads),
+        };
         opts.max_chars = count("max_chars")?;
         let model = NerModel::load(&model, &opts).map_err(|e| StageError::Missing {
             stage: NAME.into(),
