@@ -301,9 +301,23 @@ fn routes_errors_limits_and_metrics() {
         400
     );
 
-    // stored documents
+    // the normalize stage's text comes back with the document (width, punctuation folded)
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/analyze",
+        r#"{"text": "ＣＴ示：肝右叶见一低密度灶，２．５ｃｍ"}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    let n = v["normalized"]["text"].as_str().unwrap_or_default();
+    assert!(n.contains("2.5") && !n.contains('，'), "{v}");
+
+    // stored documents, with their normalized text
     let (st, v) = json(a, "GET", "/v1/documents/d2", "");
     assert_eq!((st, v["id"].as_str()), (200, Some("d2")));
+    let (_, v) = json(a, "GET", "/v1/documents/d3", "");
+    let n = v["normalized"]["body"].as_str().unwrap_or_default();
+    assert!(n.contains("肝右叶") && !n.contains('，'), "{v}");
     assert_eq!(json(a, "GET", "/v1/documents/nope", "").0, 404);
     assert_eq!(json(a, "GET", "/v1/documents/..", "").0, 400);
     assert_eq!(json(a, "GET", "/v1/documents/a%2F..%2Fb", "").0, 400);

@@ -31,7 +31,7 @@ pub use search::{Highlight, Hit, SearchMode, SearchOptions};
 
 /// Version of the index schema and analyzers; bump it when either changes, so caches keyed
 /// by it (evaluation indexes) are rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +100,9 @@ pub struct Fields {
     pub zh: Field,
     /// The whole document as JSON (stored only).
     pub source: Field,
+    /// The normalized text of each field the normalize stage rewrote, as a JSON object
+    /// `{field: text}` (stored only; what search analyzed).
+    pub normalized: Field,
     /// Learned sparse expansion: token id terms whose frequency is the quantized weight.
     pub sparse: Field,
     /// The same expansion as stored bytes (the brute-force oracle and re-scoring read it).
@@ -145,6 +148,7 @@ fn schema() -> (Schema, Fields) {
     let en = b.add_text_field("en", text(analysis::EN));
     let zh = b.add_text_field("zh", text(analysis::ZH));
     let source = b.add_text_field("source", STORED);
+    let normalized = b.add_text_field("normalized", STORED);
     let impacts = |opt: IndexRecordOption| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
@@ -166,6 +170,7 @@ fn schema() -> (Schema, Fields) {
             en,
             zh,
             source,
+            normalized,
             sparse,
             sparse_vec,
             wp,
@@ -565,6 +570,14 @@ impl QuarryIndex {
             src["annotations"] = serde_json::to_value(&doc.annotations).unwrap_or_default();
         }
         t.add_text(f.source, src.to_string());
+        if !doc.normalized.is_empty() {
+            let n: serde_json::Map<String, serde_json::Value> = doc
+                .normalized
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.text.clone())))
+                .collect();
+            t.add_text(f.normalized, serde_json::Value::Object(n).to_string());
+        }
         if let Some((impacts, ids)) = expansion {
             t.add_pre_tokenized_text(f.sparse, sparse::impacts_tokens(impacts));
             t.add_bytes(f.sparse_vec, &sparse::encode_impacts(impacts));
@@ -573,12 +586,26 @@ impl QuarryIndex {
         t
     }
 
-    /// The stored JSON of the document with this id: its fields, language and the
-    /// annotations the pipeline added (what ingestion stored as `source`).
+    /// The stored JSON of the document with this id: its fields, language, the annotations
+    /// the pipeline added (what ingestion stored as `source`) and, under `normalized`, the
+    /// normalized text of each field the normalize stage rewrote.
     pub fn get_source(&self, id: &str) -> Result<Option<serde_json::Value>, IndexError> {
-        Ok(self
-            .stored_source(id)?
-            .and_then(|s| serde_json::from_str(&s).ok()))
+        use tantivy::schema::Value;
+        let Some(d) = self.stored_doc(id)? else {
+            return Ok(None);
+        };
+        let text = |f: Field| d.get_first(f).and_then(|v| v.as_str()).map(str::to_string);
+        let Some(mut v) = text(self.fields.source)
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        else {
+            return Ok(None);
+        };
+        if let Some(n) = text(self.fields.normalized)
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        {
+            v["normalized"] = n;
+        }
+        Ok(Some(v))
     }
 
     /// The stored document with this id.
@@ -590,9 +617,19 @@ impl QuarryIndex {
 
     /// The `source` text stored for the document with this id.
     fn stored_source(&self, id: &str) -> Result<Option<String>, IndexError> {
+        use tantivy::schema::Value;
+        Ok(self.stored_doc(id)?.map(|d| {
+            d.get_first(self.fields.source)
+                .and_then(|v| v.as_str())
+                .unwrap_or("{}")
+                .to_string()
+        }))
+    }
+
+    /// The stored fields of the document with this id.
+    fn stored_doc(&self, id: &str) -> Result<Option<TantivyDocument>, IndexError> {
         use tantivy::collector::TopDocs;
         use tantivy::query::TermQuery;
-        use tantivy::schema::Value;
         let searcher = self.searcher();
         let q = TermQuery::new(
             tantivy::Term::from_field_text(self.fields.id, id),
@@ -602,12 +639,6 @@ impl QuarryIndex {
         let Some((_, addr)) = top.first() else {
             return Ok(None);
         };
-        let d: TantivyDocument = searcher.doc(*addr)?;
-        Ok(Some(
-            d.get_first(self.fields.source)
-                .and_then(|v| v.as_str())
-                .unwrap_or("{}")
-                .to_string(),
-        ))
+        Ok(Some(searcher.doc(*addr)?))
     }
 }

@@ -940,6 +940,14 @@ async fn analyze(
     let stages: Vec<&str> = s.pipeline.stage_names();
     let mut v = serde_json::to_value(&doc).map_err(ApiError::internal)?;
     v["stages"] = serde_json::json!(stages);
+    if !doc.normalized.is_empty() {
+        v["normalized"] = doc
+            .normalized
+            .iter()
+            .map(|(k, n)| (k.clone(), serde_json::Value::String(n.text.clone())))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     Ok(Json(v))
 }
 
