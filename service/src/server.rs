@@ -1048,58 +1048,61 @@ pub struct IngestDocument {
     fields: std::collections::BTreeMap<String, String>,
 }
 
-/// Reads one document of a batch: the members must be strings (`id`, `lang`, text fields);
-/// the field order of the request is kept.
+/// Reads one document of a batch: the members must be strings (`id`, `lang`, text fields;
+/// `lang` may be null); every member but `id` and `lang` is a text field, in the request's
+/// order (a name given twice: the later value).
 fn read_document(i: usize, raw: &serde_json::value::RawValue) -> Result<Document, ApiError> {
-    let bad = |code: &'static str, msg: String| {
+    let bad = |msg: String| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            code,
+            "invalid_document",
             format!("document {i}: {msg}"),
         )
     };
-    let v: serde_json::Value =
-        serde_json::from_str(raw.get()).map_err(|e| bad("invalid_document", e.to_string()))?;
-    let Some(obj) = v.as_object() else {
-        return Err(bad("invalid_document", "must be a JSON object".into()));
-    };
-    if obj.len() > MAX_FIELDS + 2 {
-        return Err(bad(
-            "too_many_fields",
-            format!("at most {MAX_FIELDS} fields"),
-        ));
+    let members: quarry_core::jsonl::OrderedObject =
+        serde_json::from_str(raw.get()).map_err(|e| bad(e.to_string()))?;
+    let mut id = None;
+    let mut doc = Document::new("");
+    for (k, v) in members.0 {
+        let serde_json::Value::String(text) = v else {
+            match (k.as_str(), v) {
+                ("lang", serde_json::Value::Null) => {
+                    doc.lang = Lang::Unknown;
+                    continue;
+                }
+                (k, _) => return Err(bad(format!("member {k:?} must be a string"))),
+            }
+        };
+        match k.as_str() {
+            "id" => id = Some(text),
+            "lang" => {
+                doc.lang = match text.as_str() {
+                    "en" => Lang::En,
+                    "zh" => Lang::Zh,
+                    _ => return Err(bad("'lang' must be \"en\", \"zh\" or null".into())),
+                }
+            }
+            _ => doc.set_field(k, text),
+        }
     }
-    match obj.get("id") {
-        Some(serde_json::Value::String(id)) if valid_id(id) => {}
-        Some(serde_json::Value::String(_)) => {
+    match id {
+        Some(id) if valid_id(&id) => doc.id = id,
+        Some(_) => {
             return Err(ApiError::bad(
                 "invalid_id",
                 format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with ."),
             ))
         }
-        Some(_) => return Err(bad("invalid_document", "'id' must be a string".into())),
-        None => return Err(bad("invalid_document", "missing 'id'".into())),
+        None => return Err(bad("missing 'id'".into())),
     }
-    for (k, v) in obj {
-        match (k.as_str(), v) {
-            ("lang", serde_json::Value::String(l)) if l == "en" || l == "zh" => {}
-            ("lang", serde_json::Value::Null) => {}
-            ("lang", _) => {
-                return Err(bad(
-                    "invalid_document",
-                    "'lang' must be \"en\", \"zh\" or null".into(),
-                ))
-            }
-            (_, serde_json::Value::String(_)) => {}
-            (k, _) => {
-                return Err(bad(
-                    "invalid_document",
-                    format!("field {k:?} must be a string"),
-                ))
-            }
-        }
+    if doc.fields.len() > MAX_FIELDS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_fields",
+            format!("document {i}: at most {MAX_FIELDS} fields"),
+        ));
     }
-    quarry_core::jsonl::parse_document(raw.get()).map_err(|e| bad("invalid_document", e))
+    Ok(doc)
 }
 
 /// `?wait=true`: answer once the job is committed.
@@ -1669,6 +1672,7 @@ async fn shutdown() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn ids_are_validated() {
@@ -1699,6 +1703,114 @@ mod tests {
             v["components"]["schemas"]["IngestDocument"]["properties"]["id"]["pattern"],
             ID_PATTERN
         );
+    }
+
+    /// Nesting depth of a parsed JSON value (a scalar is 0).
+    fn depth(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            // strings full of the characters the scanner must skip
+            "[\\[\\]{}\"\\\\a-z,: ]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(6, 48, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z{}\\[\\]\"]{0,4}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The byte scanner that enforces the depth limit agrees with the parsed value's depth
+        /// on every valid JSON text, strings with brackets and escapes included.
+        #[test]
+        fn json_depth_is_the_parsed_depth(v in json_value()) {
+            let text = serde_json::to_string(&v).unwrap();
+            proptest::prop_assert_eq!(json_depth(text.as_bytes()), depth(&v));
+        }
+
+        /// Any bytes: the scanner never panics and never reports more depth than brackets.
+        #[test]
+        fn json_depth_takes_any_bytes(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let opens = b.iter().filter(|&&c| c == b'{' || c == b'[').count();
+            proptest::prop_assert!(json_depth(&b) <= opens);
+        }
+
+        /// A batch document is accepted exactly when it is an object of strings with a
+        /// valid id and an allowed language; nothing panics.
+        #[test]
+        fn batch_documents_are_checked_member_by_member(
+            members in proptest::collection::vec((prop_oneof![
+                "[a-z_]{1,6}",
+                Just("_id".to_string()),
+                Just("fields".to_string()),
+                Just("annotations".to_string()),
+                Just("language".to_string()),
+                Just("lang".to_string()),
+            ], proptest::prop_oneof![
+                "[ -~]{0,8}".prop_map(serde_json::Value::from),
+                proptest::prelude::any::<i32>().prop_map(serde_json::Value::from),
+                proptest::prelude::Just(serde_json::Value::Null),
+            ]), 0..6),
+            id in proptest::option::of("[ -~]{0,6}"),
+        ) {
+            let mut obj = serde_json::Map::new();
+            for (k, v) in members {
+                obj.insert(k, v);
+            }
+            if let Some(id) = &id {
+                obj.insert("id".into(), id.clone().into());
+            }
+            let text = serde_json::Value::Object(obj.clone()).to_string();
+            let raw = serde_json::value::RawValue::from_string(text).unwrap();
+            let ok = obj.iter().all(|(k, v)| match (k.as_str(), v) {
+                ("id", serde_json::Value::String(s)) => valid_id(s),
+                ("lang", serde_json::Value::String(l)) => l == "en" || l == "zh",
+                ("lang", serde_json::Value::Null) => true,
+                (_, v) => v.is_string(),
+            }) && obj.contains_key("id");
+            let got = read_document(0, &raw);
+            prop_assert_eq!(got.is_ok(), ok, "{:?}", got.err());
+            if let Ok(d) = got {
+                prop_assert_eq!(Some(d.id), id);
+                // every other string member is a text field, the rest are id and lang
+                let texts = obj.iter().filter(|(k, _)| *k != "id" && *k != "lang").count();
+                prop_assert_eq!(d.fields.len(), texts);
+            }
+        }
+    }
+
+    #[test]
+    fn counts_accept_whole_numbers_only() {
+        #[derive(Deserialize)]
+        struct K {
+            #[serde(default, deserialize_with = "de_count")]
+            k: Option<usize>,
+        }
+        let k = |t: &str| serde_json::from_str::<K>(t).map(|v| v.k);
+        assert_eq!(k(r#"{"k": 10}"#).unwrap(), Some(10));
+        assert_eq!(k(r#"{"k": 10.0}"#).unwrap(), Some(10));
+        assert_eq!(k(r#"{}"#).unwrap(), None);
+        assert_eq!(k(r#"{"k": null}"#).unwrap(), None);
+        for bad in [
+            r#"{"k": 2.5}"#,
+            r#"{"k": -1}"#,
+            r#"{"k": "3"}"#,
+            r#"{"k": 1e300}"#,
+        ] {
+            assert!(k(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -194,6 +194,21 @@ mod tests {
         assert_eq!(wal.pending().unwrap().len(), 1);
     }
 
+    proptest::proptest! {
+        /// Whatever a log file holds (a crash, a disk error, someone's editor), reading the
+        /// log gives batches or a clear error, never a panic.
+        #[test]
+        fn any_file_content_reads_or_errors(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            let wal = Wal::open(dir.path()).unwrap();
+            std::fs::write(dir.path().join("00000000000000000001.jsonl"), &bytes).unwrap();
+            match wal.pending() {
+                Ok(b) => proptest::prop_assert!(b.len() == 1),
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn a_corrupt_file_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -297,7 +297,7 @@ pub fn parse_document(text: &str) -> Result<Document, String> {
 }
 
 /// A JSON object whose keys keep their input order.
-struct OrderedObject(Vec<(String, serde_json::Value)>);
+pub struct OrderedObject(pub Vec<(String, serde_json::Value)>);
 
 impl<'de> serde::Deserialize<'de> for OrderedObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
