@@ -36,8 +36,8 @@
 //! (1,000 documents), fields per document (64), query length (1,000 characters), `k`
 //! (1..=1,000), analyze text (100,000 characters), ids (1..=256 characters of
 //! `[A-Za-z0-9._:-]`); unknown JSON fields are refused; every request has a timeout. CPU work
-//! (search, the pipeline) runs on tokio's blocking pool; model sessions come from pools sized
-//! by `[models] pool_size`. CORS is off unless `[serve] cors_origins` lists origins. Nothing
+//! (search, the pipeline) runs on tokio's blocking pool, at most `[serve] max_inflight` (256)
+//! requests at once (`429` beyond); model sessions come from pools sized to the cores. CORS is off unless `[serve] cors_origins` lists origins. Nothing
 //! listens beyond 127.0.0.1 unless `--addr` or `[serve] addr` says so.
 
 use crate::cli::Ctx;
@@ -92,6 +92,8 @@ pub struct ServeOptions {
     pub max_batch_docs: usize,
     /// Deepest JSON nesting of a request body.
     pub max_json_depth: usize,
+    /// Searches and analyses at once before `429`.
+    pub max_inflight: usize,
     /// The write-ahead log directory (`None`: no log; `202` is not durable).
     pub wal_dir: Option<std::path::PathBuf>,
     /// Index writer memory per commit, in bytes.
@@ -123,6 +125,7 @@ impl ServeOptions {
             queue_capacity: c.queue_capacity.max(1),
             max_batch_docs: c.max_batch_docs.max(1),
             max_json_depth: c.max_json_depth.max(2),
+            max_inflight: c.max_inflight.max(1),
             wal_dir: index.filter(|_| c.wal).map(|p| p.join("wal")),
             writer_memory: cfg.index.writer_memory_mb.max(15) << 20,
         })
@@ -313,6 +316,55 @@ struct AppState {
     /// Held from a batch's sequence number to its place in the queue, so the write-ahead
     /// log and the queue see batches in the same order.
     admission: tokio::sync::Mutex<()>,
+    /// Permits for CPU work of requests (search, analyze): bounded, shed with `429`.
+    inflight: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// The state of a server over `index` and `pipeline`, and the receiving end of its job
+    /// queue (for the one ingestion worker).
+    fn new(
+        index: QuarryIndex,
+        pipeline: Pipeline,
+        default_mode: SearchMode,
+        wal: Option<crate::wal::Wal>,
+        opts: &ServeOptions,
+    ) -> (Self, tokio::sync::mpsc::Receiver<u64>) {
+        let capacity = opts.queue_capacity.max(1);
+        let (queue, jobs) = tokio::sync::mpsc::channel::<u64>(capacity);
+        let state = AppState {
+            index,
+            pipeline,
+            metrics: Metrics::new(),
+            default_mode,
+            key_hashes: opts.key_hashes.clone(),
+            limits: Limits {
+                max_batch_docs: opts.max_batch_docs.max(1),
+                max_json_depth: opts.max_json_depth.max(1),
+                queue_capacity: capacity,
+            },
+            wal,
+            writer_memory: opts.writer_memory,
+            jobs: std::sync::Mutex::new(JobTable::default()),
+            queue: std::sync::Mutex::new(Some(queue)),
+            admission: tokio::sync::Mutex::new(()),
+            inflight: Arc::new(tokio::sync::Semaphore::new(opts.max_inflight.max(1))),
+        };
+        (state, jobs)
+    }
+
+    /// A permit to run a search or an analysis; `429` with `Retry-After` when
+    /// `[serve] max_inflight` requests already hold one.
+    fn cpu_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.inflight.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy",
+                "too many searches and analyses are running; retry later",
+            )
+            .retry_after(1)
+        })
+    }
 }
 
 /// A job's state.
@@ -784,7 +836,7 @@ async fn openapi() -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchRequest,
-    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 409, description = "the index cannot serve this mode (no sparse expansion) or no cross-encoder is loaded", body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 409, description = "the index cannot serve this mode (no sparse expansion) or no cross-encoder is loaded", body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn search(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<SearchRequest>,
@@ -849,9 +901,11 @@ async fn search(
             (None, Some(r)) => r.params.candidates,
             (None, None) => 0,
         };
+    let permit = s.cpu_permit()?;
     let started = Instant::now();
     let state = s.clone();
     let hits = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         state.index.search_with(
             &req.query,
             k,
@@ -902,7 +956,7 @@ async fn search(
 }
 
 #[utoipa::path(post, path = "/v1/analyze", request_body = AnalyzeRequest,
-    responses((status = 200, description = "the document after every stage: fields, normalized fields, annotations"), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "the document after every stage: fields, normalized fields, annotations"), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn analyze(
     State(s): State<Shared>,
     ApiJson(req): ApiJson<AnalyzeRequest>,
@@ -928,8 +982,10 @@ async fn analyze(
         };
         doc = doc.with_lang(lang);
     }
+    let permit = s.cpu_permit()?;
     let state = s.clone();
     let doc = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut docs = vec![doc];
         state.pipeline.run(&mut docs).map(|_| docs.pop())
     })
@@ -1590,25 +1646,8 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let capacity = opts.queue_capacity.max(1);
-    let (queue, mut jobs_rx) = tokio::sync::mpsc::channel::<u64>(capacity);
-    let state = Arc::new(AppState {
-        index,
-        pipeline,
-        metrics: Metrics::new(),
-        default_mode,
-        key_hashes: opts.key_hashes.clone(),
-        limits: Limits {
-            max_batch_docs: opts.max_batch_docs.max(1),
-            max_json_depth: opts.max_json_depth.max(1),
-            queue_capacity: capacity,
-        },
-        wal,
-        writer_memory: opts.writer_memory,
-        jobs: std::sync::Mutex::new(JobTable::default()),
-        queue: std::sync::Mutex::new(Some(queue)),
-        admission: tokio::sync::Mutex::new(()),
-    });
+    let (state, mut jobs_rx) = AppState::new(index, pipeline, default_mode, wal, &opts);
+    let state = Arc::new(state);
     let replayed = state.replay()?;
     if replayed > 0 {
         tracing::info!(
@@ -1789,6 +1828,48 @@ mod tests {
                 prop_assert_eq!(d.fields.len(), texts);
             }
         }
+    }
+
+    fn options() -> ServeOptions {
+        let cfg = quarry_core::config::QuarryConfig::default();
+        ServeOptions::from_config(&cfg, None).unwrap()
+    }
+
+    #[test]
+    fn cpu_work_beyond_the_limit_is_shed_with_429() {
+        let index = QuarryIndex::in_memory(&Default::default()).unwrap();
+        let mut opts = options();
+        opts.max_inflight = 2;
+        let (s, _jobs) = AppState::new(index, Pipeline::default(), SearchMode::Bm25, None, &opts);
+        let a = s.cpu_permit().unwrap();
+        let _b = s.cpu_permit().unwrap();
+        let e = s.cpu_permit().unwrap_err();
+        assert_eq!(
+            (e.status, e.code, e.retry_after),
+            (StatusCode::TOO_MANY_REQUESTS, "busy", Some(1))
+        );
+        let resp = e.into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        drop(a);
+        assert!(
+            s.cpu_permit().is_ok(),
+            "a finished request frees its permit"
+        );
+    }
+
+    #[test]
+    fn the_defaults_listen_on_loopback_with_a_log() {
+        let o = options();
+        assert!(o.addr.ip().is_loopback());
+        assert!(o.cors_origins.is_empty());
+        assert_eq!(o.wal_dir, None, "no index, no log");
+        let cfg = quarry_core::config::QuarryConfig::default();
+        let with_index =
+            ServeOptions::from_config(&cfg, Some(std::path::Path::new("/x/idx"))).unwrap();
+        assert_eq!(
+            with_index.wal_dir.as_deref(),
+            Some(std::path::Path::new("/x/idx/wal"))
+        );
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub struct ServeConfig {
     pub max_batch_docs: usize,
     /// Deepest JSON nesting a request body may have.
     pub max_json_depth: usize,
+    /// Searches and analyses running or waiting for a CPU at once; more answer `429`.
+    pub max_inflight: usize,
     /// Keep a write-ahead log of accepted batches (`<index>/wal/`) so that a `202` is
     /// durable and a restart replays what was not yet committed.
     pub wal: bool,
@@ -112,6 +114,7 @@ impl Default for ServeConfig {
             queue_capacity: 32,
             max_batch_docs: 1000,
             max_json_depth: 32,
+            max_inflight: 256,
             wal: true,
             rerank: false,
         }
