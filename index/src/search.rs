@@ -580,21 +580,31 @@ impl QuarryIndex {
     }
 }
 
+/// The highlighted byte ranges of a snippet fragment that can be cut out: in order, not
+/// overlapping, inside the fragment and on character boundaries.
+fn usable_ranges<'a>(
+    fragment: &'a str,
+    highlighted: &'a [std::ops::Range<usize>],
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+    let mut last = 0;
+    highlighted.iter().filter_map(move |r| {
+        let ok = r.start >= last
+            && r.end <= fragment.len()
+            && fragment.is_char_boundary(r.start)
+            && fragment.is_char_boundary(r.end);
+        ok.then(|| {
+            last = r.end;
+            r.clone()
+        })
+    })
+}
+
 /// The highlighted words of a snippet fragment with character offsets into the fragment as
 /// [`render_snippet`] prints it without brackets (newlines become spaces, one for one).
 fn highlight_spans(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Vec<Highlight> {
     let mut out = Vec::new();
-    let mut last = 0;
-    let mut chars = 0;
-    for h in highlighted {
-        let r = h.clone();
-        if r.start < last
-            || r.end > fragment.len()
-            || !fragment.is_char_boundary(r.start)
-            || !fragment.is_char_boundary(r.end)
-        {
-            continue;
-        }
+    let (mut last, mut chars) = (0, 0);
+    for r in usable_ranges(fragment, highlighted) {
         chars += fragment[last..r.start].chars().count();
         let word = &fragment[r.start..r.end];
         let n = word.chars().count();
@@ -609,18 +619,11 @@ fn highlight_spans(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Ve
     out
 }
 
+/// The fragment with each highlighted word in `[` `]`, on one line.
 fn render_snippet(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> String {
     let mut out = String::with_capacity(fragment.len() + 8);
     let mut last = 0;
-    for h in highlighted {
-        let r = h.clone();
-        if r.start < last
-            || r.end > fragment.len()
-            || !fragment.is_char_boundary(r.start)
-            || !fragment.is_char_boundary(r.end)
-        {
-            continue;
-        }
+    for r in usable_ranges(fragment, highlighted) {
         out.push_str(&fragment[last..r.start]);
         out.push('[');
         out.push_str(&fragment[r.start..r.end]);
@@ -629,4 +632,33 @@ fn render_snippet(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Str
     }
     out.push_str(&fragment[last..]);
     out.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever ranges tantivy hands over (overlapping, out of bounds, inside a
+        /// character), the bracketed snippet without its brackets is the fragment on one line,
+        /// and every highlight's offsets point at its word in that plain text.
+        #[test]
+        fn snippet_and_highlights_agree(
+            fragment in "[a-zé肝 \n]{0,24}",
+            ranges in proptest::collection::vec((0usize..40, 0usize..8), 0..6),
+        ) {
+            let ranges: Vec<std::ops::Range<usize>> =
+                ranges.into_iter().map(|(s, n)| s..s + n).collect();
+            let rendered = render_snippet(&fragment, &ranges);
+            let plain: String = rendered.chars().filter(|c| *c != '[' && *c != ']').collect();
+            prop_assert_eq!(&plain, &fragment.replace('\n', " "));
+            let chars: Vec<char> = plain.chars().collect();
+            let hl = highlight_spans(&fragment, &ranges);
+            prop_assert_eq!(hl.len(), rendered.matches('[').count());
+            for h in hl {
+                prop_assert_eq!(chars[h.start..h.end].iter().collect::<String>(), h.text);
+            }
+        }
+    }
 }
