@@ -772,3 +772,46 @@ fn settings_come_from_the_config_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("64 hex digits"), "{err}");
 }
+
+#[test]
+fn searches_rerank_with_the_cross_encoder_when_served_with_rerank() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = common::scifact_jsonl(tmp.path(), 80);
+    let idx = tmp.path().join("idx").display().to_string();
+    // the models' home stays the default one (the cross-encoder's runtime lives there)
+    ingest(Path::new(&idx), &docs, &[], None);
+    let srv = spawn(quarry(), &idx, &["--rerank"], &[]);
+    let a = srv.addr.as_str();
+    let q = "cells with DNA damage and the risk of cancer";
+    let search = |extra: &str| {
+        let (st, v) = json(
+            a,
+            "POST",
+            "/v1/search",
+            &format!(r#"{{"query": "{q}", "k": 10{extra}}}"#),
+        );
+        assert_eq!(st, 200, "{v}");
+        v
+    };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let plain = search(r#", "rerank": 0"#);
+    let rr = search(r#", "rerank": 20"#);
+    assert_eq!(
+        (plain["rerank"].as_u64(), rr["rerank"].as_u64()),
+        (Some(0), Some(20))
+    );
+    assert_eq!(ids(&rr).len(), 10);
+    assert_ne!(ids(&plain), ids(&rr), "re-ranking changed nothing");
+    // without a depth the server's [rerank] candidates (100) apply
+    assert_eq!(search("")["rerank"].as_u64(), Some(100));
+    let (st, _, text) = http(a, "GET", "/metrics", b"", "text/plain");
+    assert_eq!(st, 200);
+    assert!(text.contains("quarry_http_request_seconds"), "{text}");
+}

@@ -70,6 +70,32 @@ pub struct CrossEncoder {
     rule: PairRule,
     cls: i64,
     sep: i64,
+    windows: usize,
+}
+
+/// The windows of a passage for a query of `query_len` tokens under `rule`: the first
+/// `room` tokens (what a single pair reads), then each next `room` tokens starting `overlap`
+/// tokens before the previous window's end, at most `max` windows (MaxP, Dai & Callan 2019).
+pub fn passage_windows(
+    rule: &PairRule,
+    query_len: usize,
+    passage: &[i64],
+    max: usize,
+    overlap: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let room = rule
+        .max_length
+        .saturating_sub(query_len.min(rule.max_query) + 3)
+        .max(1);
+    let step = room.saturating_sub(overlap.min(room / 2)).max(1);
+    let mut out = vec![0..passage.len().min(room)];
+    let mut start = step;
+    while out.len() < max.max(1) && start < passage.len() && out[out.len() - 1].end < passage.len()
+    {
+        out.push(start..passage.len().min(start + room));
+        start += step;
+    }
+    out
 }
 
 impl CrossEncoder {
@@ -118,6 +144,7 @@ impl CrossEncoder {
             rule,
             cls,
             sep,
+            windows: 1,
         })
     }
 
@@ -146,15 +173,40 @@ impl CrossEncoder {
         self.rule.build(self.cls, self.sep, query, passage)
     }
 
-    /// One relevance score (the logit) per passage for `query`, in input order.
+    /// Scores each passage as up to `n` windows and keeps the best (MaxP); 1, the default,
+    /// reads the passage's start only (FirstP).
+    pub fn with_windows(mut self, n: usize) -> Self {
+        self.windows = n.max(1);
+        self
+    }
+
+    /// One relevance score (the logit) per passage for `query`, in input order; with
+    /// [`CrossEncoder::with_windows`] above 1, the best logit of the passage's windows.
     pub fn score(&self, query: &str, passages: &[&str]) -> Result<Vec<f32>, ModelError> {
         if passages.is_empty() {
             return Ok(Vec::new());
         }
         let q = self.tokenize(&[query])?.pop().unwrap_or_default();
-        let ps = self.tokenize(passages)?;
-        let pairs: Vec<Encoded> = ps.iter().map(|p| self.pair(&q, p)).collect();
-        self.score_encoded(&pairs, self.options().sort_by_length)
+        if self.windows <= 1 {
+            let ps = self.tokenize(passages)?;
+            let pairs: Vec<Encoded> = ps.iter().map(|p| self.pair(&q, p)).collect();
+            return self.score_encoded(&pairs, self.options().sort_by_length);
+        }
+        let ps = self.model.tokenizer.encode_plain_full(passages)?;
+        let mut pairs = Vec::new();
+        let mut owner = Vec::new();
+        for (i, p) in ps.iter().enumerate() {
+            for w in passage_windows(&self.rule, q.len(), p, self.windows, 32) {
+                pairs.push(self.pair(&q, &p[w]));
+                owner.push(i);
+            }
+        }
+        let scores = self.score_encoded(&pairs, self.options().sort_by_length)?;
+        let mut best = vec![f32::NEG_INFINITY; passages.len()];
+        for (s, i) in scores.into_iter().zip(owner) {
+            best[i] = best[i].max(s);
+        }
+        Ok(best)
     }
 
     /// Scores of arbitrary (query, passage) pairs, in input order.
@@ -194,6 +246,27 @@ impl CrossEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_cover_a_long_passage_with_overlap() {
+        let r = PairRule {
+            max_length: 20,
+            max_query: 5,
+        };
+        // room = 20 - (5 + 3) = 12 tokens; step = 12 - 4 = 8
+        let p: Vec<i64> = (0..30).collect();
+        let w = passage_windows(&r, 5, &p, 8, 4);
+        assert_eq!(w, vec![0..12, 8..20, 16..28, 24..30]);
+        assert_eq!(passage_windows(&r, 5, &p, 2, 4), vec![0..12, 8..20]);
+        // a passage that fits is one window; an empty one too
+        assert_eq!(passage_windows(&r, 5, &p[..10], 8, 4), vec![0..10]);
+        assert_eq!(passage_windows(&r, 5, &[], 8, 4), vec![0..0]);
+        // every window fits the pair
+        for win in passage_windows(&r, 9, &p, 8, 4) {
+            let e = r.build(1, 2, &[7; 9], &p[win]);
+            assert!(e.ids.len() <= r.max_length);
+        }
+    }
 
     #[test]
     fn pairs_truncate_the_passage_first() {

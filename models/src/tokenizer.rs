@@ -73,6 +73,23 @@ impl TextTokenizer {
             .collect())
     }
 
+    /// Token ids of each text without special tokens and without truncation: the
+    /// truncated ids followed by every overflowing window's (for callers that cut their own
+    /// windows, such as a cross-encoder scoring each part of a long passage).
+    pub fn encode_plain_full(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>, ModelError> {
+        Ok(self
+            .encode_batch(texts, false)?
+            .into_iter()
+            .map(|e| {
+                let mut ids: Vec<i64> = e.get_ids().iter().map(|&i| i as i64).collect();
+                for o in e.get_overflowing() {
+                    ids.extend(o.get_ids().iter().map(|&i| i as i64));
+                }
+                ids
+            })
+            .collect())
+    }
+
     fn encode_batch(
         &self,
         texts: &[&str],
@@ -112,5 +129,41 @@ impl TextTokenizer {
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A word-level tokenizer over `a`..`h` (ids 0..8) split on white space.
+    fn words(dir: &Path) -> PathBuf {
+        let vocab: Vec<String> = "abcdefgh"
+            .chars()
+            .enumerate()
+            .map(|(i, c)| format!("\"{c}\": {i}"))
+            .collect();
+        let json = format!(
+            r#"{{"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+                "normalizer": null, "pre_tokenizer": {{"type": "Whitespace"}},
+                "post_processor": null, "decoder": null,
+                "model": {{"type": "WordLevel", "vocab": {{{}, "[UNK]": 8}}, "unk_token": "[UNK]"}}}}"#,
+            vocab.join(", ")
+        );
+        let p = dir.join("tokenizer.json");
+        std::fs::write(&p, json).unwrap();
+        p
+    }
+
+    #[test]
+    fn full_encoding_keeps_what_truncation_cuts() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = TextTokenizer::load(&words(dir.path()), 3).unwrap();
+        let text = "a b c d e f g";
+        assert_eq!(t.encode_plain(&[text]).unwrap(), vec![vec![0, 1, 2]]);
+        assert_eq!(
+            t.encode_plain_full(&[text, "h"]).unwrap(),
+            vec![vec![0, 1, 2, 3, 4, 5, 6], vec![7]]
+        );
     }
 }

@@ -438,7 +438,8 @@ impl Ctx {
         };
         let ce = self
             .cross_encoder(&self.registry(None)?, &model.parse()?)
-            .with_context(|| format!("load the cross-encoder '{model}'"))?;
+            .with_context(|| format!("load the cross-encoder '{model}'"))?
+            .with_windows(over.windows.unwrap_or(c.windows));
         let r = quarry_index::Reranker {
             scorer: std::sync::Arc::new(ce),
             params,
@@ -463,6 +464,8 @@ pub struct RerankOverrides {
     pub fusion: Option<String>,
     /// Cross-encoder weight in linear fusion.
     pub weight: Option<f32>,
+    /// Windows read per passage (MaxP).
+    pub windows: Option<usize>,
 }
 
 /// Runs a parsed command line; returns the exit code.

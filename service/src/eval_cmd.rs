@@ -71,7 +71,7 @@ pub struct RetrievalArgs {
     #[arg(long, default_value = "test")]
     pub split: String,
     /// The system: `bm25`, `bm25:k1=X,b=Y`, `sparse`, `hybrid[:...]`, each optionally
-    /// followed by `+rerank[:n=N,fusion=linear|none,w=W,model=M]`.
+    /// followed by `+rerank[:n=N,fusion=linear|none,w=W,model=M,windows=K]`.
     #[arg(long, default_value = "bm25")]
     pub system: String,
     /// Which of the split's queries: all, dev (the held-out fifth) or fit (the rest).
@@ -364,7 +364,7 @@ pub struct SystemSpec {
     pub rerank: Option<crate::cli::RerankOverrides>,
 }
 
-/// Parses `FIRST[+rerank[:n=N,fusion=F,w=W,model=M]]`.
+/// Parses `FIRST[+rerank[:n=N,fusion=F,w=W,model=M,windows=K]]`.
 pub fn parse_system_spec(spec: &str) -> Result<SystemSpec> {
     let (first, rerank) = match spec.split_once('+') {
         None => (spec, None),
@@ -384,7 +384,10 @@ pub fn parse_system_spec(spec: &str) -> Result<SystemSpec> {
                     }
                     "w" => o.weight = Some(num(&k, &v)?),
                     "model" => o.model = Some(v),
-                    other => bail!("unknown rerank option '{other}' (n, fusion, w, model)"),
+                    "windows" => o.windows = Some(num(&k, &v)?),
+                    other => {
+                        bail!("unknown rerank option '{other}' (n, fusion, w, model, windows)")
+                    }
                 }
             }
             (first, Some(o))
@@ -650,6 +653,7 @@ fn retrieval(ctx: &Ctx, a: RetrievalArgs) -> Result<i32> {
             "model": r.scorer.name(), "candidates": r.params.candidates,
             "fusion": r.params.fusion, "weight": round6(r.params.weight),
             "max_length": c.max_length, "max_query": c.max_query, "batch_size": c.batch_size,
+            "windows": spec.rerank.as_ref().and_then(|o| o.windows).unwrap_or(c.windows),
         });
     }
     let id = store.save_run(&RunRecord {

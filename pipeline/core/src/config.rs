@@ -142,6 +142,9 @@ pub struct RerankConfig {
     pub max_query: usize,
     /// Pairs per ONNX run (length-sorted, padded to the batch's longest).
     pub batch_size: usize,
+    /// Windows read per passage: 1 reads the passage's start (what fits one pair); N > 1
+    /// scores up to N overlapping windows and keeps the best (MaxP).
+    pub windows: usize,
 }
 
 impl Default for RerankConfig {
@@ -154,6 +157,7 @@ impl Default for RerankConfig {
             max_length: 256,
             max_query: 64,
             batch_size: 32,
+            windows: 1,
         }
     }
 }
