@@ -88,7 +88,8 @@ pub fn passage_windows(
         .saturating_sub(query_len.min(rule.max_query) + 3)
         .max(1);
     let step = room.saturating_sub(overlap.min(room / 2)).max(1);
-    let mut out = vec![0..passage.len().min(room)];
+    let mut out = Vec::with_capacity(max.max(1));
+    out.push(0..passage.len().min(room));
     let mut start = step;
     while out.len() < max.max(1) && start < passage.len() && out[out.len() - 1].end < passage.len()
     {
