@@ -102,8 +102,9 @@ pub enum Command {
         after_help = "Plain output: `rank<TAB>score<TAB>phrase` lines. With --json: {\"keyphrases\": [{phrase, key, score, spans}]} (spans: character offsets into the input).\nExamples:\n  quarry keyphrases train --docs DIR/docsutf8 --keys DIR/keys --out kp.json\n  quarry keyphrases --model kp.json --k 10 --json < story.txt"
     )]
     Keyphrases(crate::keyphrase_cmd::KeyphrasesArgs),
-    /// Serve the HTTP query API over an index (GET /healthz, /readyz, /metrics,
-    /// /openapi.json, /v1/documents/{id}; POST /v1/search, /v1/analyze).
+    /// Serve the HTTP query and ingestion API over an index (GET /healthz, /readyz,
+    /// /metrics, /openapi.json, /v1/documents/{id}, /v1/jobs/{job_id}; POST /v1/search,
+    /// /v1/analyze, /v1/documents; DELETE /v1/documents/{id}).
     #[command(
         after_help = "Prints `listening on http://ADDR` once bound; SIGINT/SIGTERM drain in-flight requests and stop.\nExample:\n  quarry serve --index ./idx --addr 127.0.0.1:8080\n  curl -s localhost:8080/v1/search -H 'content-type: application/json' -d '{\"query\": \"liver cyst\", \"k\": 5}'"
     )]

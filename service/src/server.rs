@@ -159,6 +159,12 @@ pub fn example_requests(addr: &str) -> Vec<(&'static str, String)> {
             "add documents (needs QUARRY_API_KEYS=KEY when the server starts)",
             format!("curl -s 'http://{addr}/v1/documents?wait=true' -H 'authorization: Bearer KEY' -H 'content-type: application/json' -d '{{\"documents\": [{{\"id\": \"n1\", \"body\": \"new text\"}}]}}'"),
         ),
+        ("a job's state (the job_id an ingestion answered)", format!("curl -s http://{addr}/v1/jobs/1")),
+        (
+            "search only Chinese documents, re-ranking off",
+            format!("curl -s http://{addr}/v1/search -H 'content-type: application/json' -d '{{\"query\": \"肝囊肿\", \"lang\": \"zh\", \"rerank\": 0}}'"),
+        ),
+        ("metrics (Prometheus)", format!("curl -s http://{addr}/metrics")),
         ("the API description", format!("curl -s http://{addr}/openapi.json")),
     ]
 }
