@@ -815,3 +815,87 @@ fn searches_rerank_with_the_cross_encoder_when_served_with_rerank() {
     assert_eq!(st, 200);
     assert!(text.contains("quarry_http_request_seconds"), "{text}");
 }
+
+/// One printed curl example as (method, path, headers, body).
+fn parse_curl(cmd: &str) -> (String, String, String, String) {
+    let rest = cmd.strip_prefix("curl -s ").expect(cmd);
+    let (url, rest) = match rest.strip_prefix('\'') {
+        Some(r) => r.split_once('\'').expect(cmd),
+        None => rest.split_once(' ').unwrap_or((rest, "")),
+    };
+    let path = url
+        .strip_prefix("http://")
+        .and_then(|u| u.find('/').map(|i| u[i..].to_string()))
+        .expect(cmd);
+    let mut headers = String::new();
+    let mut r = rest;
+    while let Some(i) = r.find("-H '") {
+        let (h, after) = r[i + 4..].split_once('\'').expect(cmd);
+        if !h.to_ascii_lowercase().starts_with("content-type") {
+            headers.push_str(&format!("{h}\r\n"));
+        }
+        r = after;
+    }
+    let body = rest
+        .find("-d '")
+        .map(|i| rest[i + 4..rest.len() - 1].to_string())
+        .unwrap_or_default();
+    let method = if body.is_empty() { "GET" } else { "POST" };
+    (method.to_string(), path, headers, body)
+}
+
+#[test]
+fn the_demo_serves_and_every_printed_example_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = quarry()
+        .args(["demo", "--no-models", "--serve", "127.0.0.1:0"])
+        .env("QUARRY_HOME", tmp.path())
+        .env("QUARRY_API_KEYS", "KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut examples = Vec::new();
+    let mut addr = String::new();
+    for _ in 0..2000 {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(a) = line.trim().strip_prefix("listening on http://") {
+            addr = a.to_string();
+            break;
+        }
+        if let Some(c) = line.trim().strip_prefix("curl ") {
+            examples.push(format!("curl {c}"));
+        }
+    }
+    let _srv = Server {
+        child,
+        addr: addr.clone(),
+    };
+    assert!(!addr.is_empty(), "the demo did not start its server");
+    assert!(examples.len() >= 8, "{examples:?}");
+    for cmd in &examples {
+        assert!(
+            cmd.contains(&addr),
+            "examples name the bound address: {cmd}"
+        );
+        let (method, path, headers, body) = parse_curl(cmd);
+        let (st, ctype, text) = http_with(
+            &addr,
+            &method,
+            &path,
+            body.as_bytes(),
+            "application/json",
+            &headers,
+        );
+        assert_eq!(st, 200, "{cmd}: {text}");
+        if path != "/metrics" {
+            assert!(ctype.starts_with("application/json"), "{cmd}: {ctype}");
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        }
+    }
+}

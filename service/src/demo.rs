@@ -125,12 +125,10 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         );
         return Ok(exit::OK);
     };
-    println!("\n== serving the demo index on http://{addr} (Ctrl-C stops). Example requests:");
-    for (what, cmd) in crate::server::example_requests(&addr.to_string()) {
-        println!("  # {what}\n  {cmd}");
-    }
+    println!("\n== serving the demo index (Ctrl-C stops); example requests follow once it listens");
     let mut opts = crate::server::ServeOptions::from_config(&ctx.cfg, Some(&index_dir))?;
     opts.addr = addr;
+    opts.print_examples = true;
     crate::server::serve(ctx, index, opts)?;
     Ok(exit::OK)
 }

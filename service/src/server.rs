@@ -98,6 +98,8 @@ pub struct ServeOptions {
     pub wal_dir: Option<std::path::PathBuf>,
     /// Index writer memory per commit, in bytes.
     pub writer_memory: usize,
+    /// Print [`example_requests`] for the bound address once listening (the demo).
+    pub print_examples: bool,
 }
 
 impl ServeOptions {
@@ -128,6 +130,7 @@ impl ServeOptions {
             max_inflight: c.max_inflight.max(1),
             wal_dir: index.filter(|_| c.wal).map(|p| p.join("wal")),
             writer_memory: cfg.index.writer_memory_mb.max(15) << 20,
+            print_examples: false,
         })
     }
 }
@@ -1676,6 +1679,11 @@ pub fn serve(ctx: &Ctx, index: QuarryIndex, opts: ServeOptions) -> Result<()> {
             .await
             .with_context(|| format!("binding {}", opts.addr))?;
         let local = listener.local_addr()?;
+        if opts.print_examples {
+            for (what, cmd) in example_requests(&local.to_string()) {
+                println!("  # {what}\n  {cmd}");
+            }
+        }
         println!("listening on http://{local}");
         tracing::info!(%local, "quarry serve");
         axum::serve(listener, app)
