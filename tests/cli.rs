@@ -87,6 +87,31 @@ fn ingest_and_search_round_trip_in_english_and_chinese() {
             "{q}: {v}"
         );
     }
+    // A field filter keeps the documents whose field is exactly the value.
+    let title = "Marathon favourite injured days before city race";
+    let o = quarry()
+        .args(["--json", "search", "-k", "5", "--index"])
+        .arg(&idx)
+        .args([
+            "--field",
+            &format!("title={title}"),
+            "race marathon interest rates",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{v}");
+    assert_eq!(hits[0]["id"], "news-002");
+    let o = quarry()
+        .args(["search", "--index"])
+        .arg(&idx)
+        .args(["--field", "no-equals-sign", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NAME=VALUE"), "{}", stderr(&o));
     // Human output too.
     let o = quarry()
         .args(["search", "--index"])

@@ -203,6 +203,26 @@ fn routes_errors_limits_and_metrics() {
     );
     assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["hits"][0]["id"], "d3");
+    // field filters: exact values of short fields
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver cyst kidney stone", "fields": {"title": "Kidney stone"}}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["hits"][0]["id"], "d2");
+    let (_, v) = json(
+        a,
+        "POST",
+        "/v1/search",
+        r#"{"query": "liver cyst", "fields": {"title": "Kidney"}}"#,
+    );
+    assert!(
+        v["hits"].as_array().unwrap().is_empty(),
+        "exact, not partial: {v}"
+    );
     // k sent as 2.0 is the integer 2 (JSON Schema agrees); 2.5 is not
     let (st, v) = json(a, "POST", "/v1/search", r#"{"query": "liver", "k": 2.0}"#);
     assert_eq!((st, v["k"].as_u64()), (200, Some(2)), "{v}");

@@ -115,6 +115,17 @@ pub struct Fields {
     /// Key phrases (lowercase phrase, raw terms, one per key phrase): the facet that search
     /// filters and counts by ([`KEYPHRASE_KIND`] annotations).
     pub keyphrase: Field,
+    /// Each short text field as one exact `name=value` term (values of at most
+    /// [`FIELD_VALUE_MAX_BYTES`] bytes, trimmed): what field filters match.
+    pub field_value: Field,
+}
+
+/// Longest field value (bytes, trimmed) kept as an exact term for field filters.
+pub const FIELD_VALUE_MAX_BYTES: usize = 256;
+
+/// The exact term of a field filter: `name=value` (value trimmed).
+pub fn field_term(name: &str, value: &str) -> String {
+    format!("{name}={}", value.trim())
 }
 
 /// The annotation kind whose concepts the index keeps as the `concept` facet (written by
@@ -162,6 +173,7 @@ fn schema() -> (Schema, Fields) {
     let wp = b.add_text_field("wp", impacts(IndexRecordOption::Basic));
     let concept = b.add_text_field("concept", STRING);
     let keyphrase = b.add_text_field("keyphrase", STRING);
+    let field_value = b.add_text_field("field_value", STRING);
     (
         b.build(),
         Fields {
@@ -176,6 +188,7 @@ fn schema() -> (Schema, Fields) {
             wp,
             concept,
             keyphrase,
+            field_value,
         },
     )
 }
@@ -562,6 +575,12 @@ impl QuarryIndex {
             .collect();
         phrases.sort();
         phrases.dedup();
+        for fl in &doc.fields {
+            let v = fl.text.trim();
+            if !v.is_empty() && v.len() <= FIELD_VALUE_MAX_BYTES {
+                t.add_text(f.field_value, field_term(&fl.name, v));
+            }
+        }
         for p in &phrases {
             t.add_text(f.keyphrase, p);
         }

@@ -87,6 +87,9 @@ pub struct SearchOptions<'a> {
     pub keyphrases: &'a [String],
     /// Only documents of this language code.
     pub lang: Option<&'a str>,
+    /// Only documents whose field `name` is exactly `value` (trimmed; fields of at most
+    /// [`crate::FIELD_VALUE_MAX_BYTES`] bytes are filterable).
+    pub fields: &'a [(String, String)],
     /// Re-ranking depth: `None` = the attached reranker's own setting, `Some(0)` = off,
     /// `Some(n)` = re-score the first `n` (an error when no reranker is attached).
     pub rerank: Option<usize>,
@@ -100,6 +103,7 @@ impl Default for SearchOptions<'_> {
             concepts: &[],
             keyphrases: &[],
             lang: None,
+            fields: &[],
             rerank: None,
         }
     }
@@ -499,6 +503,16 @@ impl QuarryIndex {
         }
         if let Some(l) = opts.lang {
             filters.push(self.lang_docs(l)?);
+        }
+        if !opts.fields.is_empty() {
+            let terms: Vec<String> = opts
+                .fields
+                .iter()
+                .map(|(n, v)| crate::field_term(n, v))
+                .collect();
+            filters.push(
+                self.facet_docs(self.fields().field_value, terms.iter().map(String::as_str))?,
+            );
         }
         let first = match filters.pop() {
             None => rank(depth)?,

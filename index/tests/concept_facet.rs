@@ -178,3 +178,64 @@ fn language_and_concept_filters_intersect() {
     };
     assert_eq!(idx.search_with("liver", 3, &off).unwrap().len(), 3);
 }
+
+/// Field filters: exact (trimmed) values of short fields, intersected with the other
+/// filters, equal to filtering the unfiltered ranking by hand; a long field is not kept.
+#[test]
+fn field_filters_match_exact_short_values() {
+    let idx = QuarryIndex::in_memory(&AnalysisConfig::default()).unwrap();
+    let sections = ["radiology", "news", " radiology "];
+    let docs: Vec<Document> = corpus()
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            d.with_field("section", sections[i % 3])
+                .with_field("long", "x".repeat(300))
+        })
+        .collect();
+    idx.add_documents(&docs, 50_000_000).unwrap();
+    let all = idx
+        .search_mode("liver cyst", 60, SearchMode::Bm25, false)
+        .unwrap();
+    let want: Vec<String> = all
+        .iter()
+        .filter(|h| {
+            let d = docs.iter().find(|d| d.id == h.id).unwrap();
+            d.field("section").map(str::trim) == Some("radiology")
+        })
+        .map(|h| h.id.clone())
+        .take(5)
+        .collect();
+    let fields = vec![("section".to_string(), "radiology".to_string())];
+    let got: Vec<String> = idx
+        .search_with(
+            "liver cyst",
+            5,
+            &quarry_index::SearchOptions {
+                snippets: false,
+                fields: &fields,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(want.len(), 5);
+    assert_eq!(got, want);
+    let long = vec![("long".to_string(), "x".repeat(300))];
+    let none = idx
+        .search_with(
+            "liver",
+            5,
+            &quarry_index::SearchOptions {
+                fields: &long,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        none.is_empty(),
+        "values over the limit are not indexed for filters"
+    );
+}

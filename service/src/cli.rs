@@ -191,6 +191,10 @@ pub struct SearchArgs {
     /// them). Repeatable: every one must hold.
     #[arg(long = "keyphrase", value_name = "PHRASE")]
     pub keyphrases: Vec<String>,
+    /// Only documents whose field NAME is exactly VALUE (trimmed; fields of at most 256
+    /// bytes). Repeatable: every one must hold.
+    #[arg(long = "field", value_name = "NAME=VALUE", value_parser = parse_field_filter)]
+    pub fields: Vec<(String, String)>,
     /// Also print the N most frequent linked concepts of the index (the concept facet).
     #[arg(long, value_name = "N")]
     pub facets: Option<usize>,
@@ -635,6 +639,14 @@ fn human(n: u64) -> String {
     }
 }
 
+/// `NAME=VALUE` of `quarry search --field`.
+fn parse_field_filter(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
 /// `quarry serve` arguments; each overrides its `[serve]` setting in the config.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -868,7 +880,18 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> Result<i32> {
         )?),
     };
     let started = std::time::Instant::now();
-    let hits = index.search_faceted(&a.query, k, mode, true, &a.concepts, &a.keyphrases)?;
+    let hits = index.search_with(
+        &a.query,
+        k,
+        &quarry_index::SearchOptions {
+            mode,
+            snippets: true,
+            concepts: &a.concepts,
+            keyphrases: &a.keyphrases,
+            fields: &a.fields,
+            ..Default::default()
+        },
+    )?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let (facets, kp_facets) = match a.facets {
         Some(n) => (

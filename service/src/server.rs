@@ -7,8 +7,8 @@
 //!   hits, index size.
 //! * `GET /openapi.json`: the OpenAPI 3.1 description, generated from the handlers (utoipa).
 //! * `POST /v1/search`: query, mode (bm25 | sparse | hybrid), k, re-ranking depth, filters
-//!   by linked concept, key phrase and language; results with scores, snippets and
-//!   highlights.
+//!   by linked concept, key phrase, language and field value; results with scores, snippets
+//!   and highlights.
 //! * `POST /v1/analyze`: runs the configured pipeline on a text without indexing it and
 //!   returns every annotation and normalized field.
 //! * `GET /v1/documents/{id}`: the stored document with its annotations.
@@ -656,6 +656,11 @@ pub struct SearchRequest {
     #[serde(default)]
     #[schema(pattern = "^(en|zh)$")]
     lang: Option<String>,
+    /// Only documents whose field equals the value exactly (trimmed), for every entry
+    /// (`{"section": "sports"}`; only values of at most 256 bytes are indexed for this, so
+    /// a longer value matches nothing).
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, String>,
     /// Only documents linked to every one of these concepts (`<terminology>:<id>`).
     #[serde(default)]
     #[schema(max_items = 16)]
@@ -915,6 +920,7 @@ async fn search(
     let state = s.clone();
     let hits = tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        let fields: Vec<(String, String)> = req.fields.into_iter().collect();
         state.index.search_with(
             &req.query,
             k,
@@ -924,6 +930,7 @@ async fn search(
                 concepts: &req.concepts,
                 keyphrases: &req.keyphrases,
                 lang: req.lang.as_deref(),
+                fields: &fields,
                 rerank: req.rerank,
             },
         )
