@@ -34,16 +34,12 @@ fn search_with_rerank_reorders_the_first_stage_and_reports_the_model() {
     let rr = search(&["--rerank", "20"]);
     assert_eq!(rr["rerank"]["model"], "ce-minilm-l6-scifact:int8");
     assert_eq!(rr["rerank"]["params"]["candidates"], 20);
-    let ids = |v: &serde_json::Value| -> Vec<String> {
-        v["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["id"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(ids(&rr).len(), 10);
-    assert_ne!(ids(&plain), ids(&rr), "re-ranking changed nothing");
+    assert_eq!(common::hit_ids(&rr).len(), 10);
+    assert_ne!(
+        common::hit_ids(&plain),
+        common::hit_ids(&rr),
+        "re-ranking changed nothing"
+    );
     let scores: Vec<f64> = rr["hits"]
         .as_array()
         .unwrap()

@@ -813,22 +813,18 @@ fn searches_rerank_with_the_cross_encoder_when_served_with_rerank() {
         assert_eq!(st, 200, "{v}");
         v
     };
-    let ids = |v: &serde_json::Value| -> Vec<String> {
-        v["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["id"].as_str().unwrap().to_string())
-            .collect()
-    };
     let plain = search(r#", "rerank": 0"#);
     let rr = search(r#", "rerank": 20"#);
     assert_eq!(
         (plain["rerank"].as_u64(), rr["rerank"].as_u64()),
         (Some(0), Some(20))
     );
-    assert_eq!(ids(&rr).len(), 10);
-    assert_ne!(ids(&plain), ids(&rr), "re-ranking changed nothing");
+    assert_eq!(common::hit_ids(&rr).len(), 10);
+    assert_ne!(
+        common::hit_ids(&plain),
+        common::hit_ids(&rr),
+        "re-ranking changed nothing"
+    );
     // without a depth the server's [rerank] candidates (100) apply
     assert_eq!(search("")["rerank"].as_u64(), Some(100));
     let (st, _, text) = http(a, "GET", "/metrics", b"", "text/plain");

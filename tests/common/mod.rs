@@ -109,3 +109,13 @@ pub fn ingest(index: &Path, docs: &Path, extra: &[&str], home: Option<&Path>) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The ids of a search answer's `hits`, in rank order (CLI `--json` and `/v1/search` alike).
+pub fn hit_ids(v: &serde_json::Value) -> Vec<String> {
+    v["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no hits in {v}"))
+        .iter()
+        .map(|h| h["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
