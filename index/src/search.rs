@@ -428,20 +428,6 @@ impl QuarryIndex {
         snippets: bool,
         concepts: &[String],
     ) -> Result<Vec<Hit>, IndexError> {
-        self.search_faceted(text, k, mode, snippets, concepts, &[])
-    }
-
-    /// [`QuarryIndex::search_filtered`] restricted to documents linked to every one of
-    /// `concepts` and having every one of `keyphrases` as a key phrase.
-    pub fn search_faceted(
-        &self,
-        text: &str,
-        k: usize,
-        mode: SearchMode,
-        snippets: bool,
-        concepts: &[String],
-        keyphrases: &[String],
-    ) -> Result<Vec<Hit>, IndexError> {
         self.search_with(
             text,
             k,
@@ -449,7 +435,6 @@ impl QuarryIndex {
                 mode,
                 snippets,
                 concepts,
-                keyphrases,
                 ..SearchOptions::default()
             },
         )

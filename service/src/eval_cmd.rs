@@ -1652,21 +1652,14 @@ fn keyphrase_cross_validate(
     docs: &[quarry_eval::types::KeyphraseDoc],
     a: &KeyphraseArgs,
 ) -> Result<(Vec<Vec<String>>, String, serde_json::Value)> {
-    use quarry_keyphrase::{Extractor, TrainDoc};
+    use quarry_keyphrase::Extractor;
     if a.folds < 2 {
         bail!("--folds must be at least 2 (got {})", a.folds);
     }
     let (opts, train_opts) = a.model.options();
     // every document is read once (co-reference, sentences, candidates) and reused by
     // every fold's training and by its own fold's extraction
-    let all: Vec<TrainDoc<'_>> = docs
-        .iter()
-        .map(|d| TrainDoc {
-            text: &d.text,
-            gold: &d.gold,
-            category: quarry_keyphrase::category_of(&d.id),
-        })
-        .collect();
+    let all = crate::keyphrase_cmd::train_docs(docs);
     let prepared = quarry_keyphrase::prepare_docs(&all, &opts);
     let fold_of: Vec<usize> = docs
         .iter()

@@ -115,6 +115,17 @@ impl KeyphraseModelArgs {
 }
 
 /// Runs `quarry keyphrases`.
+/// Loaded key-phrase documents as training documents (the category from the id's prefix).
+pub fn train_docs(data: &[quarry_eval::types::KeyphraseDoc]) -> Vec<TrainDoc<'_>> {
+    data.iter()
+        .map(|d| TrainDoc {
+            text: &d.text,
+            gold: &d.gold,
+            category: quarry_keyphrase::category_of(&d.id),
+        })
+        .collect()
+}
+
 pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
     if let Some(KeyphrasesCommand::Train {
         docs,
@@ -124,14 +135,7 @@ pub fn run(ctx: &Ctx, a: KeyphrasesArgs) -> Result<i32> {
     }) = a.command
     {
         let data = quarry_eval::import::keyphrase::load_keyphrase(&docs, &keys)?;
-        let train: Vec<TrainDoc<'_>> = data
-            .iter()
-            .map(|d| TrainDoc {
-                text: &d.text,
-                gold: &d.gold,
-                category: quarry_keyphrase::category_of(&d.id),
-            })
-            .collect();
+        let train = train_docs(&data);
         let (opts, train_opts) = model.options();
         let ranker = quarry_keyphrase::train(&train, &opts, &train_opts)?;
         ranker.save(&out)?;
