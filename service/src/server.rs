@@ -1878,6 +1878,51 @@ mod tests {
         );
     }
 
+    /// A stage that marks documents and fails a batch holding a document whose body says
+    /// "poison".
+    struct Poison;
+    impl quarry_core::stage::Stage for Poison {
+        fn name(&self) -> &str {
+            "poison"
+        }
+        fn process(&self, docs: &mut [Document]) -> Result<(), quarry_core::stage::StageError> {
+            for d in docs.iter_mut() {
+                if d.field("body") == Some("poison") {
+                    return Err(quarry_core::stage::StageError::Document {
+                        stage: "poison".into(),
+                        doc: d.id.clone(),
+                        message: "poisoned".into(),
+                    });
+                }
+                d.meta
+                    .insert("seen".into(), serde_json::json!(d.meta.len() + 1));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_document_the_pipeline_fails_on_is_reported_and_the_rest_committed() {
+        let index = QuarryIndex::in_memory(&Default::default()).unwrap();
+        let pipeline = Pipeline::new(vec![Box::new(Poison)]);
+        let (s, _jobs) = AppState::new(index, pipeline, SearchMode::Bm25, None, &options());
+        let docs: Vec<Document> = ["fine", "poison", "also fine"]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Document::new(format!("d{i}")).with_field("body", *b))
+            .collect();
+        let out = s.ingest(docs, None);
+        assert_eq!(out.failed, None);
+        assert_eq!(out.committed, 2);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].id, "d1");
+        assert!(out.errors[0].message.contains("poisoned"));
+        assert_eq!(s.index.num_docs(), 2);
+        // the survivors were processed once, from their originals (not twice)
+        let d0 = s.index.get_source("d0").unwrap().unwrap();
+        assert_eq!(d0["seen"], 1, "{d0}");
+    }
+
     #[test]
     fn the_defaults_listen_on_loopback_with_a_log() {
         let o = options();
