@@ -19,6 +19,14 @@ pub trait PairScorer: Send + Sync {
     fn name(&self) -> &str;
     /// One score per passage, in input order.
     fn score(&self, query: &str, passages: &[&str]) -> Result<Vec<f32>, String>;
+    /// One score per (title, text) passage, in input order; by default the score of
+    /// `title text` (what [`passage_of`] joins). A scorer that reads long passages in
+    /// windows can repeat the title in each.
+    fn score_titled(&self, query: &str, passages: &[(&str, &str)]) -> Result<Vec<f32>, String> {
+        let joined: Vec<String> = passages.iter().map(|(t, x)| join_parts(t, x)).collect();
+        let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
+        self.score(query, &refs)
+    }
 }
 
 impl PairScorer for quarry_models::rerank::CrossEncoder {
@@ -27,6 +35,19 @@ impl PairScorer for quarry_models::rerank::CrossEncoder {
     }
     fn score(&self, query: &str, passages: &[&str]) -> Result<Vec<f32>, String> {
         quarry_models::rerank::CrossEncoder::score(self, query, passages).map_err(|e| e.to_string())
+    }
+    fn score_titled(&self, query: &str, passages: &[(&str, &str)]) -> Result<Vec<f32>, String> {
+        quarry_models::rerank::CrossEncoder::score_titled(self, query, passages)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// `title text`, or whichever of the two is not empty.
+pub fn join_parts(title: &str, text: &str) -> String {
+    match (title.is_empty(), text.is_empty()) {
+        (false, false) => format!("{title} {text}"),
+        (false, true) => title.to_string(),
+        _ => text.to_string(),
     }
 }
 
@@ -76,14 +97,22 @@ impl Default for RerankParams {
 /// fields' original text in document order, trimmed and joined by one space (for BEIR
 /// documents `title text`, what the training recipe's `passage_text` builds).
 pub fn passage_of(doc: &Document) -> String {
-    let title = doc.fields.iter().filter(|f| f.name == "title");
-    let rest = doc.fields.iter().filter(|f| f.name != "title");
-    let parts: Vec<&str> = title
-        .chain(rest)
-        .map(|f| f.text.trim())
-        .filter(|t| !t.is_empty())
-        .collect();
-    parts.join(" ")
+    let (title, text) = passage_parts(doc);
+    join_parts(&title, &text)
+}
+
+/// [`passage_of`] in its two parts: the `title` field(s) and the other fields' text.
+pub fn passage_parts(doc: &Document) -> (String, String) {
+    let part = |title: bool| {
+        doc.fields
+            .iter()
+            .filter(|f| (f.name == "title") == title)
+            .map(|f| f.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    (part(true), part(false))
 }
 
 fn min_max(xs: impl Iterator<Item = f32>) -> (f32, f32) {

@@ -284,11 +284,14 @@ impl QuarryIndex {
             first.truncate(k);
             return Ok(first);
         };
-        let passages = self.passages(&first[..n])?;
-        let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
+        let passages = self.passage_parts(&first[..n])?;
+        let refs: Vec<(&str, &str)> = passages
+            .iter()
+            .map(|(t, x)| (t.as_str(), x.as_str()))
+            .collect();
         let scores = r
             .scorer
-            .score(text, &refs)
+            .score_titled(text, &refs)
             .map_err(|e| IndexError::Rerank {
                 model: r.scorer.name().to_string(),
                 detail: e,
@@ -306,6 +309,18 @@ impl QuarryIndex {
 
     /// The reranker's text of each addressed document ([`crate::rerank::passage_of`]).
     pub fn passages(&self, top: &[(f32, DocAddress)]) -> Result<Vec<String>, IndexError> {
+        Ok(self
+            .passage_parts(top)?
+            .into_iter()
+            .map(|(t, x)| crate::rerank::join_parts(&t, &x))
+            .collect())
+    }
+
+    /// The (title, text) of each addressed document ([`crate::rerank::passage_parts`]).
+    pub fn passage_parts(
+        &self,
+        top: &[(f32, DocAddress)],
+    ) -> Result<Vec<(String, String)>, IndexError> {
         let searcher = self.searcher();
         let source = self.fields().source;
         top.iter()
@@ -313,7 +328,7 @@ impl QuarryIndex {
                 let d: TantivyDocument = searcher.doc(addr)?;
                 let src = d.get_first(source).and_then(|v| v.as_str()).unwrap_or("{}");
                 Ok(quarry_core::jsonl::parse_document(src)
-                    .map(|doc| crate::rerank::passage_of(&doc))
+                    .map(|doc| crate::rerank::passage_parts(&doc))
                     .unwrap_or_default())
             })
             .collect()

@@ -73,27 +73,23 @@ pub struct CrossEncoder {
     windows: usize,
 }
 
-/// The windows of a passage for a query of `query_len` tokens under `rule`: the first
-/// `room` tokens (what a single pair reads), then each next `room` tokens starting `overlap`
-/// tokens before the previous window's end, at most `max` windows (MaxP, Dai & Callan 2019).
+/// The windows of a passage of `len` tokens when a pair has room for `room` passage
+/// tokens: the first `room` tokens (what a single pair reads), then each next `room` tokens
+/// starting `overlap` tokens before the previous window's end, at most `max` windows (MaxP,
+/// Dai & Callan 2019).
 pub fn passage_windows(
-    rule: &PairRule,
-    query_len: usize,
-    passage: &[i64],
+    room: usize,
+    len: usize,
     max: usize,
     overlap: usize,
 ) -> Vec<std::ops::Range<usize>> {
-    let room = rule
-        .max_length
-        .saturating_sub(query_len.min(rule.max_query) + 3)
-        .max(1);
+    let room = room.max(1);
     let step = room.saturating_sub(overlap.min(room / 2)).max(1);
     let mut out = Vec::with_capacity(max.max(1));
-    out.push(0..passage.len().min(room));
+    out.push(0..len.min(room));
     let mut start = step;
-    while out.len() < max.max(1) && start < passage.len() && out[out.len() - 1].end < passage.len()
-    {
-        out.push(start..passage.len().min(start + room));
+    while out.len() < max.max(1) && start < len && out[out.len() - 1].end < len {
+        out.push(start..len.min(start + room));
         start += step;
     }
     out
@@ -194,16 +190,70 @@ impl CrossEncoder {
             return self.score_encoded(&pairs, self.options().sort_by_length);
         }
         let ps = self.model.tokenizer.encode_plain_full(passages)?;
+        let titled: Vec<(Vec<i64>, Vec<i64>)> = ps.into_iter().map(|p| (Vec::new(), p)).collect();
+        self.score_windows(&q, &titled)
+    }
+
+    /// One score per (title, text) passage: as [`CrossEncoder::score`] of `title text`
+    /// with one window; with several, every window of the text is read after the title
+    /// (the model was trained on passages that start with their title).
+    pub fn score_titled(
+        &self,
+        query: &str,
+        passages: &[(&str, &str)],
+    ) -> Result<Vec<f32>, ModelError> {
+        if self.windows <= 1 {
+            let joined: Vec<String> = passages
+                .iter()
+                .map(|(t, x)| {
+                    [*t, *x]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
+            return self.score(query, &refs);
+        }
+        if passages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = self.tokenize(&[query])?.pop().unwrap_or_default();
+        let titles: Vec<&str> = passages.iter().map(|p| p.0).collect();
+        let texts: Vec<&str> = passages.iter().map(|p| p.1).collect();
+        let titles = self.tokenize(&titles)?;
+        let texts = self.model.tokenizer.encode_plain_full(&texts)?;
+        let titled: Vec<(Vec<i64>, Vec<i64>)> = titles.into_iter().zip(texts).collect();
+        self.score_windows(&q, &titled)
+    }
+
+    /// The best logit over each (title, text)'s windows: the title (at most half of the
+    /// room) then a window of the text.
+    fn score_windows(
+        &self,
+        q: &[i64],
+        titled: &[(Vec<i64>, Vec<i64>)],
+    ) -> Result<Vec<f32>, ModelError> {
+        let room = self
+            .rule
+            .max_length
+            .saturating_sub(q.len().min(self.rule.max_query) + 3);
         let mut pairs = Vec::new();
         let mut owner = Vec::new();
-        for (i, p) in ps.iter().enumerate() {
-            for w in passage_windows(&self.rule, q.len(), p, self.windows, 32) {
-                pairs.push(self.pair(&q, &p[w]));
+        for (i, (title, text)) in titled.iter().enumerate() {
+            let title = &title[..title.len().min(room / 2)];
+            for w in passage_windows(room - title.len(), text.len(), self.windows, 32) {
+                let mut p = Vec::with_capacity(title.len() + w.len());
+                p.extend_from_slice(title);
+                p.extend_from_slice(&text[w]);
+                pairs.push(self.pair(q, &p));
                 owner.push(i);
             }
         }
         let scores = self.score_encoded(&pairs, self.options().sort_by_length)?;
-        let mut best = vec![f32::NEG_INFINITY; passages.len()];
+        let mut best = vec![f32::NEG_INFINITY; titled.len()];
         for (s, i) in scores.into_iter().zip(owner) {
             best[i] = best[i].max(s);
         }
@@ -250,21 +300,25 @@ mod tests {
 
     #[test]
     fn windows_cover_a_long_passage_with_overlap() {
+        // room 12 tokens; overlap 4, so each next window starts 8 later
+        assert_eq!(
+            passage_windows(12, 30, 8, 4),
+            vec![0..12, 8..20, 16..28, 24..30]
+        );
+        assert_eq!(passage_windows(12, 30, 2, 4), vec![0..12, 8..20]);
+        // a passage that fits is one window; an empty one too
+        assert_eq!(passage_windows(12, 10, 8, 4), vec![0..10]);
+        assert_eq!(passage_windows(12, 0, 8, 4), vec![0..0]);
+        // an overlap of more than half the room is capped (the windows still advance)
+        assert_eq!(passage_windows(4, 9, 8, 100), vec![0..4, 2..6, 4..8, 6..9]);
+        // every window fits the pair
         let r = PairRule {
             max_length: 20,
             max_query: 5,
         };
-        // room = 20 - (5 + 3) = 12 tokens; step = 12 - 4 = 8
         let p: Vec<i64> = (0..30).collect();
-        let w = passage_windows(&r, 5, &p, 8, 4);
-        assert_eq!(w, vec![0..12, 8..20, 16..28, 24..30]);
-        assert_eq!(passage_windows(&r, 5, &p, 2, 4), vec![0..12, 8..20]);
-        // a passage that fits is one window; an empty one too
-        assert_eq!(passage_windows(&r, 5, &p[..10], 8, 4), vec![0..10]);
-        assert_eq!(passage_windows(&r, 5, &[], 8, 4), vec![0..0]);
-        // every window fits the pair
-        for win in passage_windows(&r, 9, &p, 8, 4) {
-            let e = r.build(1, 2, &[7; 9], &p[win]);
+        for win in passage_windows(20 - (5 + 3), p.len(), 8, 4) {
+            let e = r.build(1, 2, &[7; 5], &p[win]);
             assert!(e.ids.len() <= r.max_length);
         }
     }

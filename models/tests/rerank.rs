@@ -210,3 +210,35 @@ fn missing_variants_and_unknown_names_say_what_to_do() {
     .to_string();
     assert!(err.contains("model.onnx"), "{err}");
 }
+
+/// MaxP windows: a passage that fits one pair scores exactly as without windows (the same
+/// tokens: title then text), and a long one scores at least its first window, the best of
+/// its windows (batch 1, so no int8 batch-mate effects).
+#[test]
+fn windows_read_the_title_then_each_part_and_keep_the_best() {
+    let one = load(1, true, 256, 64);
+    let two = load(1, true, 256, 64).with_windows(3);
+    let q = "aspirin lowers the risk of colorectal cancer";
+    let title = "Aspirin and colorectal cancer";
+    let short = "Regular aspirin use was associated with a lower incidence of colorectal cancer.";
+    let long = format!(
+        "{} {}",
+        "Background sentences about cohort design and follow-up of participants. ".repeat(30),
+        "Regular aspirin use lowered the risk of colorectal cancer by a quarter."
+    );
+    let joined = format!("{title} {short}");
+    let plain = one.score(q, &[joined.as_str()]).unwrap();
+    let titled = two.score_titled(q, &[(title, short)]).unwrap();
+    assert_eq!(plain, titled, "one window: the same pair");
+    assert_eq!(one.score_titled(q, &[(title, short)]).unwrap(), plain);
+    let first = one.score_titled(q, &[(title, long.as_str())]).unwrap()[0];
+    let best = two.score_titled(q, &[(title, long.as_str())]).unwrap()[0];
+    assert!(
+        best >= first,
+        "max over windows {best} < first window {first}"
+    );
+    assert!(
+        best > first,
+        "the answer sits in the text's tail, which only a later window reads ({best} vs {first})"
+    );
+}
