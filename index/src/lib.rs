@@ -31,7 +31,7 @@ pub use search::{Highlight, Hit, SearchMode, SearchOptions};
 
 /// Version of the index schema and analyzers; bump it when either changes, so caches keyed
 /// by it (evaluation indexes) are rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
