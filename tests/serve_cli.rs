@@ -21,6 +21,16 @@ impl Drop for Server {
     }
 }
 
+/// Writes `jsonl` as `dir/docs.jsonl` and ingests it into `dir/idx` (with `extra` flags,
+/// `QUARRY_HOME` = `home` when given); returns the index path.
+fn indexed(dir: &Path, jsonl: &str, extra: &[&str], home: Option<&Path>) -> String {
+    let docs = dir.join("docs.jsonl");
+    std::fs::write(&docs, jsonl).unwrap();
+    let idx = dir.join("idx");
+    ingest(&idx, &docs, extra, home);
+    idx.display().to_string()
+}
+
 fn start(index: &str, home: &std::path::Path, extra: &[&str]) -> Server {
     start_env(index, home, extra, &[])
 }
@@ -79,17 +89,13 @@ fn http_with(
     content_type: &str,
     headers: &str,
 ) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
-        body.len()
+    let (head, body) = exchange(
+        addr,
+        method,
+        path,
+        body,
+        &format!("Content-Type: {content_type}\r\n{headers}"),
     );
-    s.write_all(head.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status: u16 = head
         .split(' ')
         .nth(1)
@@ -103,22 +109,31 @@ fn http_with(
                 .map(|v| v.trim().to_string())
         })
         .unwrap_or_default();
-    (status, ctype, body.to_string())
+    (status, ctype, body)
+}
+
+/// Sends one HTTP/1.1 request (`headers`: extra lines, each ending in `\r\n`) and returns
+/// the answer's head (status line and headers) and body.
+fn exchange(addr: &str, method: &str, path: &str, body: &[u8], headers: &str) -> (String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    match text.split_once("\r\n\r\n") {
+        Some((h, b)) => (h.to_string(), b.to_string()),
+        None => (text, String::new()),
+    }
 }
 
 /// The status line and headers of a body-less request with extra header lines.
 fn http_head(addr: &str, method: &str, path: &str, headers: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n{headers}Connection: close\r\n\r\n"
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    text.split_once("\r\n\r\n")
-        .map(|(h, _)| h.to_string())
-        .unwrap_or(text)
+    exchange(addr, method, path, b"", headers).0
 }
 
 fn json(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
@@ -128,16 +143,9 @@ fn json(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::V
 #[test]
 fn routes_errors_limits_and_metrics() {
     let tmp = tempfile::tempdir().unwrap();
-    let docs = tmp.path().join("docs.jsonl");
-    std::fs::write(
-        &docs,
-        "{\"id\": \"d1\", \"lang\": \"en\", \"title\": \"Liver cyst\", \"body\": \"A simple cyst of the right liver lobe, 2 cm.\"}\n\
+    let idx = indexed(tmp.path(), "{\"id\": \"d1\", \"lang\": \"en\", \"title\": \"Liver cyst\", \"body\": \"A simple cyst of the right liver lobe, 2 cm.\"}\n\
          {\"id\": \"d2\", \"lang\": \"en\", \"title\": \"Kidney stone\", \"body\": \"A stone in the left kidney; no hydronephrosis.\"}\n\
-         {\"id\": \"d3\", \"lang\": \"zh\", \"body\": \"肝右叶见一低密度灶，考虑囊肿。\"}\n",
-    )
-    .unwrap();
-    let idx = tmp.path().join("idx").display().to_string();
-    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
+         {\"id\": \"d3\", \"lang\": \"zh\", \"body\": \"肝右叶见一低密度灶，考虑囊肿。\"}\n", &[], Some(tmp.path()));
     let srv = start(&idx, tmp.path(), &["--max-body", "4096"]);
     let a = srv.addr.as_str();
 
@@ -407,14 +415,12 @@ fn json_auth(
 #[test]
 fn writes_need_a_key_and_are_committed_jobs() {
     let tmp = tempfile::tempdir().unwrap();
-    let docs = tmp.path().join("docs.jsonl");
-    std::fs::write(
-        &docs,
+    let idx = indexed(
+        tmp.path(),
         "{\"id\": \"d1\", \"lang\": \"en\", \"body\": \"first document about glaciers\"}\n",
-    )
-    .unwrap();
-    let idx = tmp.path().join("idx").display().to_string();
-    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
+        &[],
+        Some(tmp.path()),
+    );
     let batch = r#"{"documents": [{"id": "n1", "lang": "en", "title": "Volcano", "body": "A volcano erupted near the village."}, {"id": "n2", "lang": "en", "body": "Glaciers retreat."}]}"#;
     {
         // no key configured: writes are refused
@@ -592,10 +598,12 @@ fn writes_need_a_key_and_are_committed_jobs() {
 #[test]
 fn sigterm_drains_queued_jobs_and_exits() {
     let tmp = tempfile::tempdir().unwrap();
-    let docs = tmp.path().join("docs.jsonl");
-    std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed\"}\n").unwrap();
-    let idx = tmp.path().join("idx").display().to_string();
-    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
+    let idx = indexed(
+        tmp.path(),
+        "{\"id\": \"d0\", \"body\": \"seed\"}\n",
+        &[],
+        Some(tmp.path()),
+    );
     let mut srv = start_env(&idx, tmp.path(), &[], &[("QUARRY_API_KEYS", "k")]);
     let a = srv.addr.clone();
     let mut jobs = Vec::new();
@@ -640,14 +648,12 @@ fn writes_into_a_sparse_index_are_expanded() {
     // the server loads the index's encoder, so documents posted to it get expansions and
     // sparse search finds them (this failed with "no encoder is loaded" before)
     let tmp = tempfile::tempdir().unwrap();
-    let docs = tmp.path().join("docs.jsonl");
-    std::fs::write(
-        &docs,
+    let idx = indexed(
+        tmp.path(),
         "{\"id\": \"s1\", \"lang\": \"en\", \"body\": \"insulin resistance in obesity\"}\n",
-    )
-    .unwrap();
-    let idx = tmp.path().join("idx").display().to_string();
-    ingest(Path::new(&idx), &docs, &["--sparse"], None);
+        &["--sparse"],
+        None,
+    );
     // the models' home stays the default one (the encoder lives there)
     let srv = spawn(quarry(), &idx, &[], &[("QUARRY_API_KEYS", "k")]);
     let (st, v) = json_auth(
@@ -670,10 +676,12 @@ fn writes_into_a_sparse_index_are_expanded() {
 #[test]
 fn the_write_ahead_log_is_replayed_at_start() {
     let tmp = tempfile::tempdir().unwrap();
-    let docs = tmp.path().join("docs.jsonl");
-    std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed\"}\n").unwrap();
-    let idx = tmp.path().join("idx");
-    ingest(&idx, &docs, &[], Some(tmp.path()));
+    let idx = std::path::PathBuf::from(indexed(
+        tmp.path(),
+        "{\"id\": \"d0\", \"body\": \"seed\"}\n",
+        &[],
+        Some(tmp.path()),
+    ));
     // what a server leaves when it is killed after accepting a batch and before committing
     // it: a whole log file (replayed), and a temporary one (never acknowledged, dropped)
     let wal = idx.join("wal");
@@ -725,10 +733,12 @@ fn the_write_ahead_log_is_replayed_at_start() {
 #[test]
 fn settings_come_from_the_config_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let docs = tmp.path().join("docs.jsonl");
-    std::fs::write(&docs, "{\"id\": \"d0\", \"body\": \"seed document\"}\n").unwrap();
-    let idx = tmp.path().join("idx").display().to_string();
-    ingest(Path::new(&idx), &docs, &[], Some(tmp.path()));
+    let idx = indexed(
+        tmp.path(),
+        "{\"id\": \"d0\", \"body\": \"seed document\"}\n",
+        &[],
+        Some(tmp.path()),
+    );
     let hash = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(b"cfgkey"))

@@ -590,12 +590,10 @@ impl QuarryIndex {
         }
         t.add_text(f.source, src.to_string());
         if !doc.normalized.is_empty() {
-            let n: serde_json::Map<String, serde_json::Value> = doc
-                .normalized
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.text.clone())))
-                .collect();
-            t.add_text(f.normalized, serde_json::Value::Object(n).to_string());
+            t.add_text(
+                f.normalized,
+                serde_json::Value::Object(doc.normalized_texts()).to_string(),
+            );
         }
         if let Some((impacts, ids)) = expansion {
             t.add_pre_tokenized_text(f.sparse, sparse::impacts_tokens(impacts));

@@ -20,10 +20,13 @@ pub trait PairScorer: Send + Sync {
     /// One score per passage, in input order.
     fn score(&self, query: &str, passages: &[&str]) -> Result<Vec<f32>, String>;
     /// One score per (title, text) passage, in input order; by default the score of
-    /// `title text` (what [`passage_of`] joins). A scorer that reads long passages in
+    /// `title text` ([`quarry_models::rerank::titled_passage`], as [`passage_of`] joins). A scorer that reads long passages in
     /// windows can repeat the title in each.
     fn score_titled(&self, query: &str, passages: &[(&str, &str)]) -> Result<Vec<f32>, String> {
-        let joined: Vec<String> = passages.iter().map(|(t, x)| join_parts(t, x)).collect();
+        let joined: Vec<String> = passages
+            .iter()
+            .map(|(t, x)| quarry_models::rerank::titled_passage(t, x))
+            .collect();
         let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
         self.score(query, &refs)
     }
@@ -39,15 +42,6 @@ impl PairScorer for quarry_models::rerank::CrossEncoder {
     fn score_titled(&self, query: &str, passages: &[(&str, &str)]) -> Result<Vec<f32>, String> {
         quarry_models::rerank::CrossEncoder::score_titled(self, query, passages)
             .map_err(|e| e.to_string())
-    }
-}
-
-/// `title text`, or whichever of the two is not empty.
-pub fn join_parts(title: &str, text: &str) -> String {
-    match (title.is_empty(), text.is_empty()) {
-        (false, false) => format!("{title} {text}"),
-        (false, true) => title.to_string(),
-        _ => text.to_string(),
     }
 }
 
@@ -98,7 +92,7 @@ impl Default for RerankParams {
 /// documents `title text`, what the training recipe's `passage_text` builds).
 pub fn passage_of(doc: &Document) -> String {
     let (title, text) = passage_parts(doc);
-    join_parts(&title, &text)
+    quarry_models::rerank::titled_passage(&title, &text)
 }
 
 /// [`passage_of`] in its two parts: the `title` field(s) and the other fields' text.

@@ -238,22 +238,37 @@ impl QuarryIndex {
         k: usize,
         mode: SearchMode,
     ) -> Result<Vec<(String, f32)>, IndexError> {
-        let (rerank, depth) = self.rerank_plan(k);
+        let (rerank, depth) = self.rerank_plan(k, None)?;
         let first = self.first_stage(text, depth, mode)?;
         let top = self.reranked(text, first, rerank.as_ref(), k)?;
         self.ids_of(&top)
     }
 
     /// The attached reranker, when it re-scores anything for a request of `k` results, and
-    /// how deep the first stage must go for it (`k` without one).
-    fn rerank_plan(&self, k: usize) -> (Option<crate::Reranker>, usize) {
-        match self.reranker() {
+    /// how deep the first stage must go for it (`k` without one). `depth` overrides the
+    /// reranker's own candidates (`Some(0)`: no re-ranking); a depth without an attached
+    /// reranker is [`IndexError::NoReranker`].
+    fn rerank_plan(
+        &self,
+        k: usize,
+        depth: Option<usize>,
+    ) -> Result<(Option<crate::Reranker>, usize), IndexError> {
+        let reranker = match (self.reranker(), depth) {
+            (_, Some(0)) | (None, None) => None,
+            (None, Some(_)) => return Err(IndexError::NoReranker),
+            (Some(mut r), Some(n)) => {
+                r.params.candidates = n;
+                Some(r)
+            }
+            (Some(r), None) => Some(r),
+        };
+        Ok(match reranker {
             Some(r) if r.params.candidates > 0 && k > 0 => {
                 let depth = k.max(r.params.candidates);
                 (Some(r), depth)
             }
             _ => (None, k),
-        }
+        })
     }
 
     /// The first stage's top `k` (BM25 through the fast path when its parameters allow).
@@ -312,7 +327,7 @@ impl QuarryIndex {
         Ok(self
             .passage_parts(top)?
             .into_iter()
-            .map(|(t, x)| crate::rerank::join_parts(&t, &x))
+            .map(|(t, x)| quarry_models::rerank::titled_passage(&t, &x))
             .collect())
     }
 
@@ -476,17 +491,7 @@ impl QuarryIndex {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let (rerank, depth) = match opts.rerank {
-            None => self.rerank_plan(k),
-            Some(0) => (None, k),
-            Some(n) => match self.reranker() {
-                Some(mut r) => {
-                    r.params.candidates = n;
-                    (Some(r), k.max(n))
-                }
-                None => return Err(IndexError::NoReranker),
-            },
-        };
+        let (rerank, depth) = self.rerank_plan(k, opts.rerank)?;
         let rank = |d: usize| -> Result<Vec<(f32, DocAddress)>, IndexError> {
             match mode {
                 SearchMode::Bm25 if terms.is_empty() => Ok(Vec::new()),

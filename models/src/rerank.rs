@@ -64,6 +64,16 @@ impl PairRule {
     }
 }
 
+/// A passage's text from its parts: `title text`, or whichever of the two is not empty
+/// (what the training recipe's `passage_text` builds).
+pub fn titled_passage(title: &str, text: &str) -> String {
+    match (title.is_empty(), text.is_empty()) {
+        (false, false) => format!("{title} {text}"),
+        (false, true) => title.to_string(),
+        _ => text.to_string(),
+    }
+}
+
 /// A loaded cross-encoder.
 pub struct CrossEncoder {
     model: OnnxModel,
@@ -203,17 +213,7 @@ impl CrossEncoder {
         passages: &[(&str, &str)],
     ) -> Result<Vec<f32>, ModelError> {
         if self.windows <= 1 {
-            let joined: Vec<String> = passages
-                .iter()
-                .map(|(t, x)| {
-                    [*t, *x]
-                        .iter()
-                        .filter(|s| !s.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect();
+            let joined: Vec<String> = passages.iter().map(|(t, x)| titled_passage(t, x)).collect();
             let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
             return self.score(query, &refs);
         }

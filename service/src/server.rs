@@ -888,33 +888,19 @@ async fn search(
             "this index has no learned sparse expansion (ingest with --sparse): use mode bm25",
         ));
     }
-    if let Some(l) = &req.lang {
-        if l != "en" && l != "zh" {
-            return Err(ApiError::bad(
-                "invalid_lang",
-                format!("unknown language {l:?} (en, zh)"),
-            ));
-        }
+    if let Some(l) = req.lang.as_deref().filter(|l| api_lang(l).is_none()) {
+        return Err(invalid_lang(l));
     }
-    let reranker = s.index.reranker();
-    let reranked =
-        match (req.rerank, &reranker) {
-            (Some(n), _) if n > MAX_K => {
-                return Err(ApiError::bad(
-                    "invalid_rerank",
-                    format!("rerank must be in 0..={MAX_K} (got {n})"),
-                ))
-            }
-            (Some(0), _) => 0,
-            (Some(_), None) => return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "rerank_unavailable",
-                "this server has no cross-encoder loaded (start it with --rerank): use rerank 0",
-            )),
-            (Some(n), Some(_)) => n,
-            (None, Some(r)) => r.params.candidates,
-            (None, None) => 0,
-        };
+    if let Some(n) = req.rerank.filter(|&n| n > MAX_K) {
+        return Err(ApiError::bad(
+            "invalid_rerank",
+            format!("rerank must be in 0..={MAX_K} (got {n})"),
+        ));
+    }
+    // the depth the index applies: the request's, else the loaded cross-encoder's own
+    let reranked = req
+        .rerank
+        .unwrap_or_else(|| s.index.reranker().map_or(0, |r| r.params.candidates));
     let permit = s.cpu_permit()?;
     let started = Instant::now();
     let state = s.clone();
@@ -937,7 +923,14 @@ async fn search(
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(|e| match e {
+        quarry_index::IndexError::NoReranker => ApiError::new(
+            StatusCode::CONFLICT,
+            "rerank_unavailable",
+            "this server has no cross-encoder loaded (start it with --rerank): use rerank 0",
+        ),
+        e => ApiError::internal(e),
+    })?;
     let hits: Vec<SearchHit> = hits
         .into_iter()
         .map(|h| SearchHit {
@@ -986,17 +979,7 @@ async fn analyze(
     }
     let mut doc = Document::new("analyze").with_field("text", req.text);
     if let Some(l) = &req.lang {
-        let lang = match l.as_str() {
-            "en" => Lang::En,
-            "zh" => Lang::Zh,
-            other => {
-                return Err(ApiError::bad(
-                    "invalid_lang",
-                    format!("unknown language {other:?} (en, zh)"),
-                ))
-            }
-        };
-        doc = doc.with_lang(lang);
+        doc = doc.with_lang(api_lang(l).ok_or_else(|| invalid_lang(l))?);
     }
     let permit = s.cpu_permit()?;
     let state = s.clone();
@@ -1013,12 +996,7 @@ async fn analyze(
     let mut v = serde_json::to_value(&doc).map_err(ApiError::internal)?;
     v["stages"] = serde_json::json!(stages);
     if !doc.normalized.is_empty() {
-        v["normalized"] = doc
-            .normalized
-            .iter()
-            .map(|(k, n)| (k.clone(), serde_json::Value::String(n.text.clone())))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        v["normalized"] = doc.normalized_texts().into();
     }
     Ok(Json(v))
 }
@@ -1036,12 +1014,26 @@ fn valid_id(id: &str) -> bool {
 /// [`valid_id`] as a regular expression.
 pub const ID_PATTERN: &str = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,255}$";
 
+/// What [`valid_id`] asks, for error messages.
+const ID_RULE: &str = "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with .";
+
 fn invalid_id() -> ApiError {
+    ApiError::bad("invalid_id", format!("{ID_RULE} ({ID_PATTERN})"))
+}
+
+/// The language of an API language code: the API takes `en` and `zh` only.
+fn api_lang(code: &str) -> Option<Lang> {
+    match code {
+        "en" => Some(Lang::En),
+        "zh" => Some(Lang::Zh),
+        _ => None,
+    }
+}
+
+fn invalid_lang(code: &str) -> ApiError {
     ApiError::bad(
-        "invalid_id",
-        format!(
-            "ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with . ({ID_PATTERN})"
-        ),
+        "invalid_lang",
+        format!("unknown language {code:?} (en, zh)"),
     )
 }
 
@@ -1148,11 +1140,8 @@ fn read_document(i: usize, raw: &serde_json::value::RawValue) -> Result<Document
         match k.as_str() {
             "id" => id = Some(text),
             "lang" => {
-                doc.lang = match text.as_str() {
-                    "en" => Lang::En,
-                    "zh" => Lang::Zh,
-                    _ => return Err(bad("'lang' must be \"en\", \"zh\" or null".into())),
-                }
+                doc.lang = api_lang(&text)
+                    .ok_or_else(|| bad("'lang' must be \"en\", \"zh\" or null".into()))?
             }
             _ => doc.set_field(k, text),
         }
@@ -1162,7 +1151,7 @@ fn read_document(i: usize, raw: &serde_json::value::RawValue) -> Result<Document
         Some(_) => {
             return Err(ApiError::bad(
                 "invalid_id",
-                format!("document {i}: ids are 1..=256 characters of A-Z a-z 0-9 . _ : -, not starting with ."),
+                format!("document {i}: {ID_RULE}"),
             ))
         }
         None => return Err(bad("missing 'id'".into())),

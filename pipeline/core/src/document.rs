@@ -109,6 +109,15 @@ impl Document {
         }
     }
 
+    /// The normalized text of each field the normalize stage rewrote, as a JSON object
+    /// `{field: text}` (empty when none was): what the index stores and the API returns.
+    pub fn normalized_texts(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.normalized
+            .iter()
+            .map(|(k, n)| (k.clone(), serde_json::Value::String(n.text.clone())))
+            .collect()
+    }
+
     /// Builder-style: adds (or replaces) a field.
     pub fn with_field(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
         self.set_field(name, text);
