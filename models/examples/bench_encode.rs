@@ -142,6 +142,9 @@ impl Encoder {
             Family::SentenceEmbedding => Encoder::Dense(SentenceEmbedder::load(reg, spec, opts)?),
             Family::SparseEncoder => Encoder::Sparse(SparseEncoder::load(reg, spec, opts, 0.0)?),
             Family::CrossEncoder => bail!("cross-encoders have their own benchmark: bench_rerank"),
+            Family::TokenEncoder => {
+                bail!("token encoders are benchmarked inside the NER model that reads them: bench_ner")
+            }
         })
     }
 

@@ -145,10 +145,19 @@ class Graph:
         return output
 
 
-def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=None):
+def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=None, layers=None, word_q4=None):
+    """`weights_path` may also be a dict name -> array (already normalized names).
+    kind="layers": output `hidden_layers` [batch, sequence, len(layers), hidden], the hidden
+    states after the listed 1-based encoder layers. `word_q4`: (packed uint8 [vocab, hidden/2],
+    scales float32 [vocab, hidden/32]) replaces the float word table by Q4_0 blocks unpacked
+    inside the graph after the Gather (exact: weight = (nibble - 8) * scale; byte j of a block
+    holds weight j in its low nibble and weight j + 16 in its high nibble)."""
     if opset < 17:
         raise ConversionError("opset must be >= 17 (LayerNormalization)")
-    w = Weights(load_weights(weights_path), weights_path)
+    if isinstance(weights_path, dict):
+        w = Weights(weights_path, "<weights>")
+    else:
+        w = Weights(load_weights(weights_path), weights_path)
 
     hidden = int(config["hidden_size"])
     n_layers = int(config["num_hidden_layers"])
@@ -206,14 +215,39 @@ def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=Non
         return g.op("Mul", [m, c_half_f], prefix=f"{prefix}.gelu.Mul")
 
     # ---------------- embeddings ----------------
-    word = w.get("embeddings.word_embeddings.weight", (vocab, hidden))
+    word = None if word_q4 is not None else w.get("embeddings.word_embeddings.weight", (vocab, hidden))
     pos = w.get("embeddings.position_embeddings.weight", (max_pos, hidden))
     typ = w.get("embeddings.token_type_embeddings.weight", (n_types, hidden))
-    word_n = g.const("embeddings.word_embeddings.weight", word)
+    if word_q4 is None:  # (initializers in the order earlier versions wrote them)
+        word_n = g.const("embeddings.word_embeddings.weight", word)
     pos_n = g.const("embeddings.position_embeddings.weight", pos)
     typ_n = g.const("embeddings.token_type_embeddings.weight", typ)
-
-    we = g.op("Gather", [word_n, "input_ids"], prefix="embeddings.word.Gather", axis=0)
+    if word_q4 is None:
+        we = g.op("Gather", [word_n, "input_ids"], prefix="embeddings.word.Gather", axis=0)
+    else:
+        packed, scales = word_q4
+        nb = hidden // 32
+        if packed.shape != (vocab, hidden // 2) or scales.shape != (vocab, nb):
+            raise ConversionError("word_q4 tables do not match vocab_size x hidden_size")
+        pk = g.const("embeddings.word_embeddings.q4", packed.astype(np.uint8))
+        sc = g.const("embeddings.word_embeddings.q4_scale", scales.astype(np.float32))
+        q = g.op("Gather", [pk, "input_ids"], prefix="embeddings.word.q4.Gather", axis=0)      # [B,S,H/2]
+        q = g.op("Cast", [q], prefix="embeddings.word.q4.Cast", to=TensorProto.INT32)
+        c16 = g.const("const_16_i32", np.array(16, dtype=np.int32))
+        hi = g.op("Div", [q, c16], prefix="embeddings.word.q4.Div")
+        lo = g.op("Sub", [q, g.op("Mul", [hi, c16], prefix="embeddings.word.q4.Mul")], prefix="embeddings.word.q4.Sub")
+        shp = g.const("const_shape_q4_blocks", np.array([0, 0, nb, 16], dtype=np.int64))
+        lo = g.op("Reshape", [lo, shp], prefix="embeddings.word.q4.Reshape")
+        hi = g.op("Reshape", [hi, shp], prefix="embeddings.word.q4.Reshape")
+        nib = g.op("Concat", [lo, hi], prefix="embeddings.word.q4.Concat", axis=-1)            # [B,S,nb,32]
+        nib = g.op("Cast", [nib], prefix="embeddings.word.q4.CastF", to=TensorProto.FLOAT)
+        c8 = g.const("const_8_f32", np.array(8.0, dtype=np.float32))
+        nib = g.op("Sub", [nib, c8], prefix="embeddings.word.q4.Sub8")
+        s = g.op("Gather", [sc, "input_ids"], prefix="embeddings.word.q4s.Gather", axis=0)     # [B,S,nb]
+        s = g.op("Unsqueeze", [s, g.const("const_axes_m1_q4", np.array([-1], dtype=np.int64))],
+                 prefix="embeddings.word.q4s.Unsqueeze")
+        we = g.op("Mul", [nib, s], prefix="embeddings.word.q4.Mul")
+        we = g.op("Reshape", [we, c_merge_heads], prefix="embeddings.word.q4.Flatten")       # [B,S,H]
     te = g.op("Gather", [typ_n, "token_type_ids"], prefix="embeddings.type.Gather", axis=0)
     # position ids 0..S-1 for every row, built elementwise from input_ids
     # (CumSum of ones - 1) so that shape inference keeps [batch, sequence]
@@ -235,6 +269,7 @@ def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=Non
     add_mask = g.op("Mul", [inv, c_maskneg], prefix="mask.Mul")
 
     # ---------------- encoder layers ----------------
+    keep = {}
     for i in range(n_layers):
         p = f"encoder.layer.{i}"
         q = linear(x, f"{p}.attention.self.query", hidden, hidden)
@@ -261,6 +296,7 @@ def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=Non
         o = linear(h, f"{p}.output.dense", inter, hidden)
         o = g.op("Add", [o, x], prefix=f"{p}.output.residual.Add")
         x = layer_norm(o, f"{p}.output.LayerNorm", hidden)
+        keep[i + 1] = x
 
     outputs = []
     info = {}
@@ -268,6 +304,15 @@ def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=Non
         g.op_to("Identity", [x], "last_hidden_state")
         outputs.append(helper.make_tensor_value_info(
             "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", hidden]))
+    elif kind == "layers":
+        if not layers or any(l < 1 or l > n_layers for l in layers):
+            raise ConversionError(f"layers must name encoder layers 1..{n_layers}")
+        c_ax2 = g.const("const_axes_2", np.array([2], dtype=np.int64))
+        parts = [g.op("Unsqueeze", [keep[l], c_ax2], prefix=f"layers.{l}.Unsqueeze") for l in layers]
+        g.op_to("Concat", parts, "hidden_layers", axis=2)
+        outputs.append(helper.make_tensor_value_info(
+            "hidden_layers", TensorProto.FLOAT, ["batch", "sequence", len(layers), hidden]))
+        info["layers"] = ",".join(str(l) for l in layers)
     elif kind == "splade":
         t = linear(x, "cls.predictions.transform.dense", hidden, hidden)
         t = gelu(t, "cls.predictions.transform")
@@ -392,6 +437,8 @@ def build(weights_path, config, kind, opset, splade_pooling="copy", head_ids=Non
         "vocab_size": str(vocab),
         "layer_norm_eps": repr(eps),
     }
+    if kind == "layers":
+        meta["layers"] = ",".join(str(l) for l in layers)
     if kind == "splade":
         meta["splade_pooling"] = splade_pooling
         if head_ids is not None:

@@ -12,7 +12,7 @@
 //!   length-sorted dynamic batching, and a pool of sessions for concurrent callers.
 //! * [`registry`]: resolves a model name (`all-minilm-l6-v2:int8`) or a user directory
 //!   (`model.onnx` + `tokenizer.json`) to files.
-//! * [`embed`] and [`sparse`]: one module per model family.
+//! * [`embed`], [`sparse`], [`rerank`] and [`token_encoder`]: one module per model family.
 
 pub mod artifacts;
 pub mod batch;
@@ -27,6 +27,7 @@ pub mod registry;
 pub mod rerank;
 pub mod runtime;
 pub mod sparse;
+pub mod token_encoder;
 pub mod tokenizer;
 
 pub use error::ModelError;

@@ -14,6 +14,8 @@ pub const REQUIREMENTS: &str = include_str!("../requirements.txt");
 pub const RECIPES: &[(&str, &str)] = &[
     ("bert_onnx.py", include_str!("../recipes/bert_onnx.py")),
     ("quantize.py", include_str!("../recipes/quantize.py")),
+    ("e5_onnx.py", include_str!("../recipes/e5_onnx.py")),
+    ("e5_packed.py", include_str!("../recipes/e5_packed.py")),
     (
         "splade_tiny_head.json",
         include_str!("../recipes/splade_tiny_head.json"),
@@ -100,7 +102,7 @@ impl RuntimeEntry {
 pub struct ModelEntry {
     /// Model id, e.g. `all-minilm-l6-v2`.
     pub id: String,
-    /// Model family: `sentence-embedding` or `sparse-encoder`.
+    /// Model family: `sentence-embedding`, `sparse-encoder` or `token-encoder`.
     pub family: String,
     /// One-line description.
     pub description: String,

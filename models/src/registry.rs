@@ -26,6 +26,9 @@ pub enum Family {
     SparseEncoder,
     /// Cross-encoder re-ranker: a (query, passage) pair in, one relevance logit out.
     CrossEncoder,
+    /// Per-piece hidden states of a few encoder layers (`hidden_layers`), tokenizer in the
+    /// graph's metadata (no tokenizer.json): [`crate::token_encoder`].
+    TokenEncoder,
 }
 
 impl FromStr for Family {
@@ -35,6 +38,7 @@ impl FromStr for Family {
             "sentence-embedding" => Ok(Family::SentenceEmbedding),
             "sparse-encoder" => Ok(Family::SparseEncoder),
             "cross-encoder" => Ok(Family::CrossEncoder),
+            "token-encoder" => Ok(Family::TokenEncoder),
             other => Err(ModelError::Manifest(format!(
                 "unknown model family '{other}'"
             ))),
@@ -145,7 +149,12 @@ impl Registry {
                 }
                 let dir = self.home.model_dir(id);
                 let onnx = dir.join(&v.output);
-                let tokenizer = dir.join("tokenizer.json");
+                // a token encoder carries its tokenizer in the graph
+                let tokenizer = if fam == Family::TokenEncoder {
+                    onnx.clone()
+                } else {
+                    dir.join("tokenizer.json")
+                };
                 for p in [&onnx, &tokenizer] {
                     if !p.is_file() {
                         return Err(ModelError::Missing {
@@ -399,7 +408,20 @@ mod tests {
     fn missing_models_say_how_to_get_them() {
         let dir = tempfile::tempdir().unwrap();
         let reg = Registry::new(Manifest::builtin(), ModelHome::new(dir.path()));
-        assert_eq!(reg.names().len(), 6);
+        assert_eq!(reg.names().len(), 7);
+        // a token encoder carries its tokenizer in the graph: only the graph is missing
+        let err = reg
+            .resolve(
+                &"multilingual-e5-small".parse().unwrap(),
+                Family::TokenEncoder,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("quarry models fetch --model multilingual-e5-small")
+                && err.contains("model_layers.onnx"),
+            "{err}"
+        );
         let err = reg
             .resolve(
                 &"all-minilm-l6-v2".parse().unwrap(),

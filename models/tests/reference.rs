@@ -9,6 +9,7 @@ use quarry_core::QuarryConfig;
 use quarry_models::embed::{cosine, SentenceEmbedder};
 use quarry_models::registry::Registry;
 use quarry_models::sparse::{sparse_cosine, SparseEncoder, SparseVector};
+use quarry_models::token_encoder::TokenEncoder;
 use quarry_models::tokenizer::TextTokenizer;
 use quarry_models::{EncoderOptions, Family, Manifest, ModelHome, ModelSpec};
 use std::collections::HashMap;
@@ -156,6 +157,26 @@ fn every_listed_model_loads_and_runs() {
             unreachable!()
         };
         let family: Family = reg.manifest.model(id).unwrap().family.parse().unwrap();
+        if family == Family::TokenEncoder {
+            let r = reg.resolve(&spec, family).unwrap();
+            let env = quarry_models::runtime::environment(&reg.home, &reg.manifest).unwrap();
+            let enc = TokenEncoder::load(env, &name, &r.onnx, 1, 1)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let out = enc
+                .char_states(&["右肝叶低密度灶", "", "Liver 2.3cm"])
+                .unwrap();
+            let l = enc.layers().len();
+            assert_eq!(out[0].shape(), &[7, l, enc.hidden()], "{name}");
+            assert_eq!(out[1].shape(), &[0, l, enc.hidden()], "{name}");
+            assert_eq!(out[2].shape(), &[11, l, enc.hidden()], "{name}");
+            // 右 and 肝 are separate pieces here: different states; every state is finite
+            assert!(out[0].iter().all(|x| x.is_finite()));
+            assert_ne!(
+                out[0].slice(ndarray::s![0, .., ..]),
+                out[0].slice(ndarray::s![1, .., ..])
+            );
+            continue;
+        }
         let model = reg
             .load(&spec, family, &opts(true))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -179,6 +200,7 @@ fn every_listed_model_loads_and_runs() {
             }
             // committed artifacts, not manifest models: models/tests/rerank.rs
             Family::CrossEncoder => panic!("{name}: the manifest lists no cross-encoder"),
+            Family::TokenEncoder => unreachable!("handled above"),
         }
         .unwrap();
         assert_eq!(out.len(), 2, "{name}");
@@ -220,4 +242,74 @@ fn a_model_directory_is_first_class() {
         .embed(&["kidney"])
         .unwrap();
     assert!(cosine(&a[0], &b[0]) > 0.99999);
+}
+
+/// The Rust unigram tokenizer of the token encoder gives the pieces and character owners of
+/// the Python recipe (`models/recipes/e5_packed.py --fixture`): crafted texts (spaces,
+/// full-width forms, emoji, combining marks, ligatures, other scripts, BOM, zero-width space)
+/// and the project's radiology test sentences.
+#[test]
+fn e5_tokenizer_matches_the_python_recipe() {
+    let reg = registry();
+    let spec: ModelSpec = "multilingual-e5-small".parse().unwrap();
+    let r = reg.resolve(&spec, Family::TokenEncoder).unwrap();
+    let env = quarry_models::runtime::environment(&reg.home, &reg.manifest).unwrap();
+    let enc = TokenEncoder::load(env, "e5", &r.onnx, 1, 1).unwrap();
+    let fixture = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_tokens.jsonl"),
+    )
+    .unwrap();
+    let mut n = 0;
+    for line in fixture.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = v["text"].as_str().unwrap();
+        let want_ids: Vec<i64> = serde_json::from_value(v["ids"].clone()).unwrap();
+        let want_owner: Vec<i64> = serde_json::from_value(v["owner"].clone()).unwrap();
+        let got = enc.tokenizer().tokenize(text);
+        assert_eq!(got.ids, want_ids, "{text:?}");
+        let owner: Vec<i64> = got
+            .owner
+            .iter()
+            .map(|o| o.map_or(-1, |o| o as i64))
+            .collect();
+        assert_eq!(owner, want_owner, "{text:?}");
+        n += 1;
+    }
+    assert!(n > 150, "{n} fixture texts");
+}
+
+/// `TokenEncoder::char_states` (tokenizer + the converted graph + the character gather)
+/// against an independent torch forward of the same 4-bit weights (`e5_packed.py
+/// --fixture`): the first 8 values of layers 4, 8 and 12 of every character of three texts
+/// (Chinese with a size, English, an emoji).
+#[test]
+fn e5_char_states_match_the_torch_forward() {
+    let reg = registry();
+    let spec: ModelSpec = "multilingual-e5-small".parse().unwrap();
+    let r = reg.resolve(&spec, Family::TokenEncoder).unwrap();
+    let env = quarry_models::runtime::environment(&reg.home, &reg.manifest).unwrap();
+    let enc = TokenEncoder::load(env, "e5", &r.onnx, 1, 1).unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_states.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    // all three in one run: padding and batch-mates must not matter beyond float noise
+    let got = enc.char_states(&texts).unwrap();
+    let mut worst = 0f32;
+    for (row, states) in rows.iter().zip(&got) {
+        let want: Vec<Vec<Vec<f32>>> = serde_json::from_value(row["head8"].clone()).unwrap();
+        assert_eq!(states.shape()[0], want.len(), "{}", row["text"]);
+        for (c, per_layer) in want.iter().enumerate() {
+            for (l, head) in per_layer.iter().enumerate() {
+                for (k, &w) in head.iter().enumerate() {
+                    worst = worst.max((states[[c, l, k]] - w).abs());
+                }
+            }
+        }
+    }
+    assert!(worst < 2e-3, "largest difference {worst}");
 }

@@ -1010,6 +1010,44 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
                 }
             }
         }
+        Family::TokenEncoder => {
+            let r = reg.resolve(&spec, family)?;
+            let env = quarry_models::runtime::environment(&reg.home, &reg.manifest)?;
+            let m = quarry_models::token_encoder::TokenEncoder::load(
+                env,
+                &r.name,
+                &r.onnx,
+                1,
+                opts.intra_threads,
+            )?;
+            let states = m.char_states(&texts)?;
+            let rows: Vec<_> = texts
+                .iter()
+                .zip(&states)
+                .map(|(t, s)| {
+                    let p = m.tokenizer().tokenize(t);
+                    // per character: the norm of its last listed layer's state
+                    let norms: Vec<f32> = s
+                        .outer_iter()
+                        .map(|c| {
+                            let last = c.row(c.nrows() - 1);
+                            last.dot(&last).sqrt()
+                        })
+                        .collect();
+                    serde_json::json!({"text": t, "pieces": p.ids, "chars": s.shape()[0], "last_layer_norms": norms})
+                })
+                .collect();
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"model": m.name(), "layers": m.layers(), "hidden": m.hidden(), "texts": rows}));
+            } else {
+                for r in &rows {
+                    println!(
+                        "{}: {} chars, pieces {}",
+                        r["text"], r["chars"], r["pieces"]
+                    );
+                }
+            }
+        }
         Family::CrossEncoder => {
             let Some((query, passages)) = texts.split_first() else {
                 anyhow::bail!("a cross-encoder scores passages against a query: give the query first, then the passages");
