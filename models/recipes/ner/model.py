@@ -10,7 +10,8 @@ class Emitter(nn.Module):
     exported network). Without `bigram_emb` the network has no bigram table and ignores
     `bigram_ids`."""
 
-    def __init__(self, char_emb, word_emb, n_tags, hidden=200, dropout=0.5, bigram_emb=None, layers=1):
+    def __init__(self, char_emb, word_emb, n_tags, hidden=200, dropout=0.5, bigram_emb=None, layers=1,
+                 e5_layers=0, e5_dim=384, e5_drop=0.2):
         super().__init__()
         self.char = nn.Embedding.from_pretrained(torch.tensor(char_emb), freeze=False, padding_idx=0)
         self.word = nn.Embedding.from_pretrained(torch.tensor(word_emb), freeze=False, padding_idx=0)
@@ -19,6 +20,12 @@ class Emitter(nn.Module):
         if bigram_emb is not None:
             self.bigram = nn.Embedding.from_pretrained(torch.tensor(bigram_emb), freeze=False, padding_idx=0)
             in_dim += bigram_emb.shape[1]
+        self.e5_mix = None
+        if e5_layers:  # ELMo-style scalar mix of frozen encoder layers
+            self.e5_mix = nn.Parameter(torch.zeros(e5_layers))
+            self.e5_gamma = nn.Parameter(torch.ones(1))
+            self.e5_drop = nn.Dropout(e5_drop)
+            in_dim += e5_dim
         self.drop = nn.Dropout(dropout)
         if layers == 1:
             self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
@@ -27,10 +34,10 @@ class Emitter(nn.Module):
                                 dropout=dropout)
         self.out = nn.Linear(2 * hidden, n_tags)
 
-    def forward(self, char_ids, lex_ids, lex_weights, lengths, bigram_ids=None):
-        return self.out(self.drop(self.encode(char_ids, lex_ids, lex_weights, lengths, bigram_ids)))
+    def forward(self, char_ids, lex_ids, lex_weights, lengths, bigram_ids=None, e5=None):
+        return self.out(self.drop(self.encode(char_ids, lex_ids, lex_weights, lengths, bigram_ids, e5)))
 
-    def encode(self, char_ids, lex_ids, lex_weights, lengths, bigram_ids=None):
+    def encode(self, char_ids, lex_ids, lex_weights, lengths, bigram_ids=None, e5=None):
         """BiLSTM states [B,T,2H] (shared with the auxiliary heads during training)."""
         b, t = char_ids.shape
         c = self.char(char_ids)
@@ -39,8 +46,10 @@ class Emitter(nn.Module):
         parts = [c, w.reshape(b, t, -1)]
         if self.bigram is not None:
             parts.append(self.bigram(bigram_ids))
-        x = torch.cat(parts, dim=-1)
-        x = self.drop(x)
+        x = self.drop(torch.cat(parts, dim=-1))
+        if self.e5_mix is not None:  # e5 [B,T,L,384] -> [B,T,384]; its own (lighter) dropout
+            mix = (torch.softmax(self.e5_mix, 0).view(1, 1, -1, 1) * e5).sum(2) * self.e5_gamma
+            x = torch.cat([x, self.e5_drop(mix)], dim=-1)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         # explicit zero states sized from the input: the exporter would otherwise bake the
         # example batch size into the ONNX LSTM's initial_h / initial_c
@@ -90,7 +99,8 @@ def load_checkpoint(work, ckpt):
     if state.get("bigrams"):  # the table's shape; the trained values come from the state dict
         bigram_emb = np.zeros(tuple(state["net"]["bigram.weight"].shape), dtype=np.float32)
     net = Emitter(np.load(os.path.join(work, "char_emb.npy")), np.load(os.path.join(work, "word_emb.npy")),
-                  len(state["tags"]), hidden=state["hidden"], bigram_emb=bigram_emb, layers=state.get("layers", 1))
+                  len(state["tags"]), hidden=state["hidden"], bigram_emb=bigram_emb, layers=state.get("layers", 1),
+                  e5_layers=len(state.get("e5_layers", [])))
     net.load_state_dict(state["net"])
     net.eval()
     return net, state

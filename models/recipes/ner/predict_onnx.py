@@ -19,11 +19,64 @@ import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bio  # noqa: E402
+import e5_packed  # noqa: E402
 from features import Lexicon, batch, spans, viterbi  # noqa: E402
 
 
-def load(artifact, model_file, threads=1):
+E5_WINDOW = 510  # pieces per e5 row (+ <s> and </s> = the model's 512 positions)
+
+
+class E5Features:
+    """FORMAT.md "e5 features": the multilingual-e5-small layers ONNX (`quarry models fetch`)
+    with the tokenizer from its metadata."""
+
+    def __init__(self, path, layers, threads=1):
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        meta = self.sess.get_modelmeta().custom_metadata_map
+        have = [int(x) for x in meta["layers"].split(",")]
+        if have != list(layers):
+            raise SystemExit(f"{path} outputs layers {have}, the NER model wants {layers}")
+        self.tok = e5_packed.Tokenizer.from_json(meta["e5_tokenizer"])
+        self.layers = layers
+
+    def batch(self, texts):
+        """float32 [len(texts), max chars, layers, 384]: every character's piece states (one
+        run over all windows of all texts, rows padded with <pad>)."""
+        rows, where = [], []
+        for r, tx in enumerate(texts):
+            ids, own = self.tok.tokenize(tx)
+            for s in range(0, len(ids), E5_WINDOW):
+                where.append((r, s, own))
+                rows.append([self.tok.bos] + ids[s:s + E5_WINDOW] + [self.tok.eos])
+        t = max(len(x) for x in rows)
+        ids = np.full((len(rows), t), self.tok.pad, dtype=np.int64)
+        mask = np.zeros((len(rows), t), dtype=np.int64)
+        for k, x in enumerate(rows):
+            ids[k, :len(x)] = x
+            mask[k, :len(x)] = 1
+        hs = self.sess.run(["hidden_layers"], {"input_ids": ids, "attention_mask": mask,
+                                               "token_type_ids": np.zeros_like(ids)})[0]
+        out = np.zeros((len(texts), max(len(x) for x in texts), len(self.layers), hs.shape[-1]), np.float32)
+        firsts = {}
+        for k, (r, s, own) in enumerate(where):
+            firsts.setdefault(r, []).append((k, s))
+        for r, tx in enumerate(texts):
+            own = where[firsts[r][0][0]][2]
+            cp = e5_packed.char_pieces(own, len(tx))
+            if cp is None:
+                continue
+            for c, p in enumerate(cp):
+                k = firsts[r][p // E5_WINDOW][0]
+                out[r, c] = hs[k, 1 + p % E5_WINDOW]
+        return out
+
+
+def load(artifact, model_file, threads=1, e5_model=None):
     vocab = json.load(open(os.path.join(artifact, "vocab.json"), encoding="utf-8"))["chars"]
     index = {c: i for i, c in enumerate(vocab)}
     lex = Lexicon.load(os.path.join(artifact, "lexicon.tsv"))
@@ -36,6 +89,11 @@ def load(artifact, model_file, threads=1):
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(os.path.join(artifact, model_file), so, providers=["CPUExecutionProvider"])
+    if cfg.get("e5"):
+        if not e5_model:
+            raise SystemExit("this artifact needs the multilingual-e5-small layers ONNX: "
+                             "run `quarry models fetch` and pass --e5-model PATH")
+        cfg["_e5"] = E5Features(e5_model, cfg["e5"]["layers"], threads)
     return index, lex, crf, cfg, sess
 
 
@@ -54,6 +112,8 @@ def predict(texts, index, lex, crf, cfg, sess, batch_size=32):
         if not live:
             continue
         feats = batch([texts[k] for k in live], index, lex, cfg["max_words"], cfg.get("_bigram_index"))
+        if cfg.get("_e5"):
+            feats["e5"] = cfg["_e5"].batch([texts[k] for k in live])
         em = sess.run(["emissions"], feats)[0]
         for r, k in enumerate(live):
             n = len(texts[k])
@@ -84,8 +144,9 @@ def main():
     ap.add_argument("--spans")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--e5-model", help="multilingual-e5-small layers ONNX, for artifacts with e5 features")
     args = ap.parse_args()
-    index, lex, crf, cfg, sess = load(args.artifact, args.model, args.threads)
+    index, lex, crf, cfg, sess = load(args.artifact, args.model, args.threads, args.e5_model)
     sents = bio.read(args.gold)
     texts = ["".join(t) for t, _ in sents]
     t0 = time.time()

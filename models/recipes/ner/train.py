@@ -103,6 +103,27 @@ def augment(sents, copies, pools, seed):
     return out
 
 
+class E5Store:
+    """Frozen e5 character features written by features_e5.py, looked up by sentence text."""
+
+    def __init__(self, prefix, layers=None):
+        meta = json.load(open(prefix + ".json", encoding="utf-8"))
+        self.arr = np.load(prefix + ".npy", mmap_mode="r")
+        self.offsets = meta["offsets"]
+        have = meta["layers"]
+        self.pick = [have.index(l) for l in layers] if layers else list(range(len(have)))
+        self.layers = [have[i] for i in self.pick]
+
+    def get(self, text):
+        o = self.offsets.get(text)
+        if o is None:
+            raise SystemExit(f"train.py: no e5 features for a sentence (rerun features_e5.py): {text[:40]}")
+        return np.asarray(self.arr[o:o + len(text)][:, self.pick])
+
+
+E5 = None  # set by main() when --e5 is given
+
+
 def featurize(sents, index, lex, max_words, tag_ix, bigram_index=None):
     out = []
     for toks, tags in sents:
@@ -112,7 +133,8 @@ def featurize(sents, index, lex, max_words, tag_ix, bigram_index=None):
         cid = np.array([index.get(c, 1) for c in f], dtype=np.int64)
         y = np.array([tag_ix[t] for t in tags], dtype=np.int64)
         bid = bigram_ids(f, bigram_index) if bigram_index is not None else None
-        out.append((cid, ids, w, y, bid))
+        e5 = E5.get("".join(toks)) if E5 is not None else None
+        out.append((cid, ids, w, y, bid, e5))
     return out
 
 
@@ -127,13 +149,17 @@ def collate(items, max_words, device="cpu"):
     y = np.zeros((b, t), np.int64)
     ln = np.zeros((b,), np.int64)
     bi = np.zeros((b, t), np.int64) if items[0][4] is not None else None
-    for r, (c, i, w, tags, bg) in enumerate(items):
+    ex = np.zeros((b, t) + items[0][5].shape[1:], np.float32) if items[0][5] is not None else None
+    for r, (c, i, w, tags, bg, e5) in enumerate(items):
         n = len(c)
         ci[r, :n], li[r, :n], lw[r, :n], y[r, :n], ln[r] = c, i, w, tags, n
         if bi is not None:
             bi[r, :n] = bg
+        if ex is not None:
+            ex[r, :n] = e5
     out = [torch.from_numpy(a).to(device) for a in (ci, li, lw)] + [torch.from_numpy(ln), torch.from_numpy(y).to(device)]
-    return out + [None if bi is None else torch.from_numpy(bi).to(device)]
+    return out + [None if bi is None else torch.from_numpy(bi).to(device),
+                  None if ex is None else torch.from_numpy(ex).to(device)]
 
 
 def featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index=None):
@@ -175,8 +201,8 @@ def evaluate(net, crf, data, tags, max_words, batch=64, device="cpu"):
     with torch.no_grad():
         for s in range(0, len(order), batch):
             idx = order[s : s + batch]
-            ci, li, lw, ln, _, bi = collate([data[k] for k in idx], max_words, device)
-            em = net(ci, li, lw, ln, bi).cpu().numpy()
+            ci, li, lw, ln, _, bi, ex = collate([data[k] for k in idx], max_words, device)
+            em = net(ci, li, lw, ln, bi, ex).cpu().numpy()
             for r, k in enumerate(idx):
                 n = int(ln[r])
                 path = viterbi(em[r, :n], tr, st, en)
@@ -233,6 +259,10 @@ def main():
                     help="character bigram embeddings (prepare.py --bigram-dim: bigrams.json, bigram_emb.npy)")
     ap.add_argument("--bigram-drop", type=float, default=0.0,
                     help="during training, replace this share of bigram ids by 0 (unknown)")
+    ap.add_argument("--e5", help="frozen multilingual-e5-small character features (features_e5.py output prefix), "
+                    "scalar-mixed over their layers and concatenated to the character vector")
+    ap.add_argument("--e5-layers", help="comma-separated subset of the stored layers")
+    ap.add_argument("--e5-drop", type=float, default=0.2, help="dropout on the mixed e5 vector")
     ap.add_argument("--device", default="cpu",
                     help="torch device (cpu, cuda); CPU runs are bit-reproducible on one thread, CUDA runs use "
                          "deterministic cuDNN but are not bit-identical to CPU runs")
@@ -265,6 +295,10 @@ def main():
         bigram_index = {g: i for i, g in enumerate(bvocab) if i > 0}
         bigram_emb = np.load(os.path.join(args.work, "bigram_emb.npy"))
 
+    global E5
+    if args.e5:
+        E5 = E5Store(args.e5, [int(x) for x in args.e5_layers.split(",")] if args.e5_layers else None)
+        print(f"e5 features: layers {E5.layers}", flush=True)
     t0 = time.time()
     train_sents = []
     for p in args.train:
@@ -292,7 +326,7 @@ def main():
     print(f"featurized {len(train)} train / {len(dev)} dev sentences in {time.time() - t0:.1f}s", flush=True)
 
     net = Emitter(char_emb, word_emb, len(tags), hidden=args.hidden, dropout=args.dropout, bigram_emb=bigram_emb,
-                  layers=args.layers)
+                  layers=args.layers, e5_layers=len(E5.layers) if E5 else 0, e5_drop=args.e5_drop)
     crf = CRF(len(tags))
     net.to(dev_t)
     crf.to(dev_t)
@@ -351,15 +385,15 @@ def main():
         total, done = 0.0, 0
         for src, bi in plan:
             data = train if src < 0 else aux[src][0]
-            ci, li, lw, ln, y, bg = collate([data[k] for k in bi], args.max_words, dev_t)
+            ci, li, lw, ln, y, bg, ex = collate([data[k] for k in bi], args.max_words, dev_t)
             if bg is not None and args.bigram_drop > 0:
                 bg = bg.masked_fill(torch.rand(bg.shape).to(dev_t) < args.bigram_drop, 0)
             mask = torch.arange(ci.shape[1], device=dev_t).unsqueeze(0) < ln.to(dev_t).unsqueeze(1)
             if src < 0:
-                loss = crf.nll(net(ci, li, lw, ln, bg), y, mask)
+                loss = crf.nll(net(ci, li, lw, ln, bg, ex), y, mask)
             else:
                 _, head, acrf, _ = aux[src]
-                loss = acrf.nll(head(net.drop(net.encode(ci, li, lw, ln, bg))), y, mask)
+                loss = acrf.nll(head(net.drop(net.encode(ci, li, lw, ln, bg, ex))), y, mask)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -392,6 +426,7 @@ def main():
                         "hidden": args.hidden, "max_words": args.max_words, "args": vars(args),
                         **({"bigrams": True} if args.bigrams else {}),
                         **({"layers": args.layers} if args.layers != 1 else {}),
+                        **({"e5_layers": E5.layers} if E5 else {}),
                         "dev": m}, os.path.join(args.run, "best.pt"))
         if live is not None:
             net.load_state_dict(live[0])

@@ -6,9 +6,12 @@ use crate::error::NerError;
 use crate::features::{BatchTensors, CharVocab, FeatureExtractor, SentenceFeatures};
 use crate::lexicon::Lexicon;
 use crate::split;
+use ndarray::{Array3, Array4};
 use ort::value::TensorRef;
 use quarry_models::pool::SessionPool;
-use quarry_models::{runtime, Manifest, ModelHome};
+use quarry_models::registry::Registry;
+use quarry_models::token_encoder::TokenEncoder;
+use quarry_models::{runtime, Family, Manifest, ModelHome};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -118,6 +121,21 @@ pub struct NerConfig {
     /// Metrics measured by the recipe.
     #[serde(default)]
     pub metrics: serde_json::Value,
+    /// Contextual character features from a token encoder (FORMAT.md, "e5 features"), when
+    /// the network takes them.
+    #[serde(default)]
+    pub e5: Option<E5Spec>,
+}
+
+/// The token encoder a NER network reads its `e5` input from.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct E5Spec {
+    /// Manifest model id (`multilingual-e5-small`).
+    pub model: String,
+    /// Its variant (`layers`).
+    pub variant: String,
+    /// The encoder layers the network was trained on, in order.
+    pub layers: Vec<usize>,
 }
 
 impl NerConfig {
@@ -192,6 +210,7 @@ pub struct NerModel {
     extractor: FeatureExtractor,
     crf: Crf,
     pool: SessionPool,
+    e5: Option<TokenEncoder>,
     opts: NerOptions,
     load_seconds: f64,
 }
@@ -334,6 +353,40 @@ impl NerModel {
         {
             return Err(graph("the graph has no output 'emissions'".into()));
         }
+        let wants_e5 = inputs.iter().any(|i| i == "e5");
+        let e5 = match (&config.e5, wants_e5) {
+            (None, false) => None,
+            (Some(spec), true) => {
+                let reg = Registry::new(Manifest::builtin(), home.clone());
+                let name = format!("{}:{}", spec.model, spec.variant);
+                let resolved = reg.resolve(&name.parse()?, Family::TokenEncoder)?;
+                let enc = TokenEncoder::load(
+                    env,
+                    &resolved.name,
+                    &resolved.onnx,
+                    opts.sessions.max(1),
+                    opts.threads.max(1),
+                )?;
+                if enc.layers() != spec.layers.as_slice() {
+                    return Err(graph(format!(
+                        "{name} outputs layers {:?}, the network was trained on {:?}",
+                        enc.layers(),
+                        spec.layers
+                    )));
+                }
+                Some(enc)
+            }
+            (Some(_), false) => {
+                return Err(graph(
+                    "config.json names e5 features but the graph has no input 'e5'".into(),
+                ))
+            }
+            (None, true) => {
+                return Err(graph(
+                    "the graph takes an 'e5' input but config.json names no token encoder".into(),
+                ))
+            }
+        };
         let extractor = FeatureExtractor::new(vocab, lexicon, config.max_words);
         Ok(NerModel {
             name: r.name.clone(),
@@ -343,9 +396,15 @@ impl NerModel {
             extractor,
             crf,
             pool: SessionPool::new(sessions),
+            e5,
             opts: opts.clone(),
             load_seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// The token encoder whose character states the network reads, if it reads any.
+    pub fn token_encoder(&self) -> Option<&TokenEncoder> {
+        self.e5.as_ref()
     }
 
     /// Display name.
@@ -431,16 +490,24 @@ impl NerModel {
             // Shortest row first inside a batch: ONNX Runtime's LSTM with `sequence_lens` ran
             // a batch of 32 ~1.6x slower when its rows were ordered longest first.
             batch.reverse();
-            let feats: Vec<SentenceFeatures> = batch
+            let strs: Vec<String> = batch
                 .iter()
                 .map(|&u| {
                     let u = &units[u];
-                    let s: String = chars[u.text][u.start..u.end].iter().collect();
-                    self.extractor.sentence(&s)
+                    chars[u.text][u.start..u.end].iter().collect()
                 })
                 .collect();
+            let feats: Vec<SentenceFeatures> =
+                strs.iter().map(|s| self.extractor.sentence(s)).collect();
             let rows: Vec<&SentenceFeatures> = feats.iter().collect();
-            let spans = self.run_batch(&rows)?;
+            let states = match &self.e5 {
+                Some(enc) => {
+                    let refs: Vec<&str> = strs.iter().map(String::as_str).collect();
+                    Some(enc.char_states(&refs)?)
+                }
+                None => None,
+            };
+            let spans = self.run_batch(&rows, states.as_deref())?;
             for (&ui, found) in batch.iter().zip(spans) {
                 let u = &units[ui];
                 let cs = &chars[u.text];
@@ -462,12 +529,14 @@ impl NerModel {
         Ok(out)
     }
 
-    /// Runs one padded batch and decodes each row.
+    /// Runs one padded batch and decodes each row. `e5`: each row's character states from
+    /// the model's token encoder ([`NerModel::token_encoder`]), required when it has one.
     pub fn run_batch(
         &self,
         rows: &[&SentenceFeatures],
+        e5: Option<&[Array3<f32>]>,
     ) -> Result<Vec<Vec<crate::crf::TagSpan>>, NerError> {
-        let emissions = self.emissions(rows)?;
+        let emissions = self.emissions(rows, e5)?;
         Ok(rows
             .iter()
             .zip(&emissions)
@@ -476,19 +545,50 @@ impl NerModel {
     }
 
     /// The emissions of each row, `[len, n_tags]` row-major, from one padded ONNX run.
-    pub fn emissions(&self, rows: &[&SentenceFeatures]) -> Result<Vec<Vec<f32>>, NerError> {
+    pub fn emissions(
+        &self,
+        rows: &[&SentenceFeatures],
+        e5: Option<&[Array3<f32>]>,
+    ) -> Result<Vec<Vec<f32>>, NerError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let bt = BatchTensors::build(rows, self.extractor.max_words);
         let (b, t) = bt.dims();
         let n = self.crf.num_tags();
-        let inputs = ort::inputs![
+        let mut inputs = ort::inputs![
             "char_ids" => TensorRef::from_array_view(bt.char_ids.view())?,
             "lex_ids" => TensorRef::from_array_view(bt.lex_ids.view())?,
             "lex_weights" => TensorRef::from_array_view(bt.lex_weights.view())?,
             "lengths" => TensorRef::from_array_view(bt.lengths.view())?,
         ];
+        let e5_batch;
+        if let Some(enc) = &self.e5 {
+            let states = e5.ok_or_else(|| NerError::Graph {
+                model: self.name.clone(),
+                message: "this model needs the token encoder's character states".into(),
+            })?;
+            let (l, h) = (enc.layers().len(), enc.hidden());
+            let mut x = Array4::<f32>::zeros((b, t, l, h));
+            for (r, (f, st)) in rows.iter().zip(states).enumerate() {
+                if st.shape() != [f.len, l, h] {
+                    return Err(NerError::Graph {
+                        model: self.name.clone(),
+                        message: format!(
+                            "row {r}: e5 states of shape {:?} for {} characters",
+                            st.shape(),
+                            f.len
+                        ),
+                    });
+                }
+                x.slice_mut(ndarray::s![r, ..f.len, .., ..]).assign(st);
+            }
+            e5_batch = x;
+            inputs.push((
+                "e5".into(),
+                TensorRef::from_array_view(e5_batch.view())?.into(),
+            ));
+        }
         let mut session = self.pool.get();
         let outputs = session.run(inputs)?;
         let value = outputs.get("emissions").ok_or_else(|| NerError::Graph {

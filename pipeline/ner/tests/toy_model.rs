@@ -43,8 +43,12 @@ fn sentences() -> Vec<String> {
 
 /// `reference.tsv`: per sentence, the spans Python computed.
 fn reference(n: usize) -> Vec<Vec<(usize, usize, String)>> {
+    reference_of(&toy_dir(), n)
+}
+
+fn reference_of(dir: &Path, n: usize) -> Vec<Vec<(usize, usize, String)>> {
     let mut out = vec![Vec::new(); n];
-    for line in std::fs::read_to_string(toy_dir().join("reference.tsv"))
+    for line in std::fs::read_to_string(dir.join("reference.tsv"))
         .unwrap()
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -77,6 +81,45 @@ fn toy_matches_python_sentence_by_sentence() {
             assert!(e.confidence > 0.0 && e.confidence <= 1.0, "{e:?}");
         }
     }
+}
+
+/// A network that reads e5 features (`tests/fixtures/toy-e5`: the toy plus an `e5` input that
+/// moves the emissions strongly) gets them from the fetched `multilingual-e5-small:layers`
+/// token encoder and finds the spans Python found with the same states (`make_toy.py
+/// --e5`), alone and in one padded batch (the toy's MatMuls are fp32).
+#[test]
+fn e5_toy_matches_python_alone_and_batched() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toy-e5");
+    let sents = sentences();
+    let want = reference_of(&dir, sents.len());
+    assert_ne!(
+        want,
+        reference(sents.len()),
+        "the e5 input changes the spans"
+    );
+    let m = NerModel::load_dir(&dir, Variant::Int8, &unsplit()).unwrap_or_else(|e| panic!("{e}"));
+    let enc = m.token_encoder().expect("toy-e5 reads e5 features");
+    assert_eq!(enc.layers(), &[4, 8, 12]);
+    for (i, s) in sents.iter().enumerate() {
+        assert_eq!(
+            key(&m.predict_one(s).unwrap()),
+            want[i],
+            "sentence {i}: {s}"
+        );
+    }
+    let refs: Vec<&str> = sents.iter().map(String::as_str).collect();
+    let all = m.predict(&refs).unwrap();
+    for (i, got) in all.iter().enumerate() {
+        assert_eq!(key(got), want[i], "batched, sentence {i}");
+    }
+    // a long text is split and stitched; every character still gets its states
+    let long = sents[0].repeat(40);
+    let split = NerModel::load_dir(&dir, Variant::Int8, &NerOptions::default()).unwrap();
+    assert!(split
+        .predict_one(&long)
+        .unwrap()
+        .iter()
+        .all(|e| e.end <= long.chars().count()));
 }
 
 /// Batching (length-sorted, padded to the longest) changes nothing for an fp32 graph, and
@@ -355,4 +398,29 @@ fn stage_settings_are_validated() {
     .unwrap();
     let s = S::from_settings(&t).unwrap();
     assert_eq!(s.model().max_chars(), 64);
+}
+
+/// A config that names e5 features for a graph without an `e5` input, and a graph that takes
+/// one without a config naming the encoder, are clear load errors.
+#[test]
+fn e5_config_and_graph_must_agree() {
+    let e5_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/toy-e5");
+    for (graph_from, config_from, want) in [
+        (toy_dir(), e5_dir.clone(), "has no input 'e5'"),
+        (e5_dir.clone(), toy_dir(), "names no token encoder"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        for f in ["vocab.json", "lexicon.tsv", "crf.json", "model.int8.onnx"] {
+            std::fs::copy(graph_from.join(f), tmp.path().join(f)).unwrap();
+        }
+        std::fs::copy(
+            config_from.join("config.json"),
+            tmp.path().join("config.json"),
+        )
+        .unwrap();
+        let err = NerModel::load_dir(tmp.path(), Variant::Int8, &unsplit())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
 }
