@@ -11,7 +11,9 @@
 
 use crate::error::ModelError;
 use crate::pool::SessionPool;
+use crate::registry::Registry;
 use crate::runtime;
+use crate::{Family, ModelSpec};
 use ndarray::{Array2, Array3};
 use ort::value::TensorRef;
 use rustc_hash::FxHashMap;
@@ -240,6 +242,19 @@ pub struct TokenEncoder {
 }
 
 impl TokenEncoder {
+    /// Resolves a manifest token encoder (`multilingual-e5-small:layers`) and loads it with
+    /// the process's ONNX Runtime environment.
+    pub fn from_registry(
+        reg: &Registry,
+        spec: &ModelSpec,
+        sessions: usize,
+        threads: usize,
+    ) -> Result<Self, ModelError> {
+        let r = reg.resolve(spec, Family::TokenEncoder)?;
+        let env = runtime::environment(&reg.home, &reg.manifest)?;
+        Self::load(env, &r.name, &r.onnx, sessions, threads)
+    }
+
     /// Opens `sessions` sessions of the graph at `onnx` (each with `threads` intra-op threads).
     pub fn load(
         env: &ort::environment::Environment,

@@ -158,9 +158,7 @@ fn every_listed_model_loads_and_runs() {
         };
         let family: Family = reg.manifest.model(id).unwrap().family.parse().unwrap();
         if family == Family::TokenEncoder {
-            let r = reg.resolve(&spec, family).unwrap();
-            let env = quarry_models::runtime::environment(&reg.home, &reg.manifest).unwrap();
-            let enc = TokenEncoder::load(env, &name, &r.onnx, 1, 1)
+            let enc = TokenEncoder::from_registry(&reg, &spec, 1, 1)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             let out = enc
                 .char_states(&["右肝叶低密度灶", "", "Liver 2.3cm"])
@@ -244,17 +242,19 @@ fn a_model_directory_is_first_class() {
     assert!(cosine(&a[0], &b[0]) > 0.99999);
 }
 
+/// The manifest's token encoder, one session of one thread.
+fn e5() -> TokenEncoder {
+    TokenEncoder::from_registry(&registry(), &"multilingual-e5-small".parse().unwrap(), 1, 1)
+        .unwrap()
+}
+
 /// The Rust unigram tokenizer of the token encoder gives the pieces and character owners of
 /// the Python recipe (`models/recipes/e5_packed.py --fixture`): crafted texts (spaces,
 /// full-width forms, emoji, combining marks, ligatures, other scripts, BOM, zero-width space)
 /// and the project's radiology test sentences.
 #[test]
 fn e5_tokenizer_matches_the_python_recipe() {
-    let reg = registry();
-    let spec: ModelSpec = "multilingual-e5-small".parse().unwrap();
-    let r = reg.resolve(&spec, Family::TokenEncoder).unwrap();
-    let env = quarry_models::runtime::environment(&reg.home, &reg.manifest).unwrap();
-    let enc = TokenEncoder::load(env, "e5", &r.onnx, 1, 1).unwrap();
+    let enc = e5();
     let fixture = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_tokens.jsonl"),
     )
@@ -284,11 +284,7 @@ fn e5_tokenizer_matches_the_python_recipe() {
 /// (Chinese with a size, English, an emoji).
 #[test]
 fn e5_char_states_match_the_torch_forward() {
-    let reg = registry();
-    let spec: ModelSpec = "multilingual-e5-small".parse().unwrap();
-    let r = reg.resolve(&spec, Family::TokenEncoder).unwrap();
-    let env = quarry_models::runtime::environment(&reg.home, &reg.manifest).unwrap();
-    let enc = TokenEncoder::load(env, "e5", &r.onnx, 1, 1).unwrap();
+    let enc = e5();
     let rows: Vec<serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_states.json"),

@@ -1011,12 +1011,9 @@ pub fn encode(ctx: &Ctx, a: EncodeArgs) -> Result<i32> {
             }
         }
         Family::TokenEncoder => {
-            let r = reg.resolve(&spec, family)?;
-            let env = quarry_models::runtime::environment(&reg.home, &reg.manifest)?;
-            let m = quarry_models::token_encoder::TokenEncoder::load(
-                env,
-                &r.name,
-                &r.onnx,
+            let m = quarry_models::token_encoder::TokenEncoder::from_registry(
+                &reg,
+                &spec,
                 1,
                 opts.intra_threads,
             )?;

@@ -11,7 +11,7 @@ use ort::value::TensorRef;
 use quarry_models::pool::SessionPool;
 use quarry_models::registry::Registry;
 use quarry_models::token_encoder::TokenEncoder;
-use quarry_models::{runtime, Family, Manifest, ModelHome};
+use quarry_models::{runtime, Manifest, ModelHome};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -359,11 +359,9 @@ impl NerModel {
             (Some(spec), true) => {
                 let reg = Registry::new(Manifest::builtin(), home.clone());
                 let name = format!("{}:{}", spec.model, spec.variant);
-                let resolved = reg.resolve(&name.parse()?, Family::TokenEncoder)?;
-                let enc = TokenEncoder::load(
-                    env,
-                    &resolved.name,
-                    &resolved.onnx,
+                let enc = TokenEncoder::from_registry(
+                    &reg,
+                    &name.parse()?,
                     opts.sessions.max(1),
                     opts.threads.max(1),
                 )?;
