@@ -24,6 +24,8 @@ use std::path::Path;
 const META: char = '\u{2581}';
 /// Pieces per encoder row: the model's 512 positions minus `<s>` and `</s>`.
 pub const WINDOW: usize = 510;
+/// Encoder rows per ONNX run (an NER batch of 32 texts is one run).
+pub const ROWS_PER_RUN: usize = 32;
 
 #[derive(Deserialize)]
 struct TokenizerJson {
@@ -325,39 +327,61 @@ impl TokenEncoder {
     }
 
     /// For each text, `[chars, layers, hidden]`: every character's states, taken from the
-    /// piece that holds it. All texts go through one encoder run (texts over [`WINDOW`]
-    /// pieces as several rows, each with its own `<s>` ... `</s>`); rows are padded with
-    /// `<pad>` under an attention mask. An empty text gives a `[0, layers, hidden]` array.
+    /// piece that holds it. A text over [`WINDOW`] pieces becomes several rows, each with
+    /// its own `<s>` ... `</s>`; rows run [`ROWS_PER_RUN`] at a time, padded with `<pad>`
+    /// under an attention mask (which bounds the attention scores of a huge text). An empty
+    /// text gives a `[0, layers, hidden]` array.
     pub fn char_states(&self, texts: &[&str]) -> Result<Vec<Array3<f32>>, ModelError> {
         let l = self.layers.len();
         let h = self.hidden;
         let pieces: Vec<Pieces> = texts.iter().map(|t| self.tokenizer.tokenize(t)).collect();
-        // rows: (text, window start)
-        let mut rows: Vec<(usize, usize)> = Vec::new();
-        for (ti, p) in pieces.iter().enumerate() {
-            let mut s = 0;
-            while s < p.ids.len() {
-                rows.push((ti, s));
-                s += WINDOW;
-            }
-        }
         let mut out: Vec<Array3<f32>> = texts
             .iter()
             .map(|t| Array3::zeros((t.chars().count(), l, h)))
             .collect();
-        if rows.is_empty() {
-            return Ok(out);
-        }
-        let width = rows
+        let maps: Vec<Option<Vec<usize>>> = pieces
             .iter()
-            .map(|&(ti, s)| (pieces[ti].ids.len() - s).min(WINDOW) + 2)
-            .max()
-            .unwrap_or(2);
+            .zip(&out)
+            .map(|(p, o)| p.char_pieces(o.shape()[0]))
+            .collect();
+        // rows: (text, window start), only for texts with characters to fill
+        let mut rows: Vec<(usize, usize)> = Vec::new();
+        for (ti, p) in pieces.iter().enumerate() {
+            if maps[ti].as_ref().is_some_and(|m| !m.is_empty()) {
+                rows.extend((0..p.ids.len()).step_by(WINDOW).map(|s| (ti, s)));
+            }
+        }
+        for group in rows.chunks(ROWS_PER_RUN) {
+            let data = self.run_rows(&pieces, group)?;
+            let width = data.len() / (group.len() * l * h);
+            for (r, &(ti, s)) in group.iter().enumerate() {
+                let map = maps[ti].as_ref().expect("rows exist only for mapped texts");
+                let dst = out[ti].as_slice_mut().expect("a fresh array is contiguous");
+                for (c, &k) in map.iter().enumerate() {
+                    if k >= s && k < s + WINDOW {
+                        let at = (r * width + 1 + k - s) * l * h;
+                        dst[c * l * h..(c + 1) * l * h].copy_from_slice(&data[at..at + l * h]);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One encoder run over `rows` (text, window start): `[rows, width, layers, hidden]`
+    /// row-major, `width` = the longest row + 2.
+    fn run_rows(&self, pieces: &[Pieces], rows: &[(usize, usize)]) -> Result<Vec<f32>, ModelError> {
+        let (l, h) = (self.layers.len(), self.hidden);
+        let window = |&(ti, s): &(usize, usize)| {
+            let ids = &pieces[ti].ids;
+            &ids[s..(s + WINDOW).min(ids.len())]
+        };
+        let width = rows.iter().map(|r| window(r).len() + 2).max().unwrap_or(2);
         let mut ids = Array2::<i64>::from_elem((rows.len(), width), self.tokenizer.pad);
         let mut mask = Array2::<i64>::zeros((rows.len(), width));
         let types = Array2::<i64>::zeros((rows.len(), width));
-        for (r, &(ti, s)) in rows.iter().enumerate() {
-            let w = &pieces[ti].ids[s..(s + WINDOW).min(pieces[ti].ids.len())];
+        for (r, row) in rows.iter().enumerate() {
+            let w = window(row);
             ids[[r, 0]] = self.tokenizer.bos;
             for (j, &id) in w.iter().enumerate() {
                 ids[[r, j + 1]] = id;
@@ -396,28 +420,7 @@ impl TokenEncoder {
                 ),
             });
         }
-        // first row of each text
-        let mut first_row = vec![usize::MAX; texts.len()];
-        for (r, &(ti, s)) in rows.iter().enumerate() {
-            if s == 0 {
-                first_row[ti] = r;
-            }
-        }
-        let row_len = width * l * h;
-        for (ti, p) in pieces.iter().enumerate() {
-            let n = out[ti].shape()[0];
-            let Some(map) = p.char_pieces(n) else {
-                continue;
-            };
-            let dst = out[ti].as_slice_mut().expect("a fresh array is contiguous");
-            for (c, &k) in map.iter().enumerate() {
-                let r = first_row[ti] + k / WINDOW;
-                let pos = 1 + k % WINDOW;
-                let at = r * row_len + pos * l * h;
-                dst[c * l * h..(c + 1) * l * h].copy_from_slice(&data[at..at + l * h]);
-            }
-        }
-        Ok(out)
+        Ok(data.to_vec())
     }
 }
 

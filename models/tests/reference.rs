@@ -309,3 +309,34 @@ fn e5_char_states_match_the_torch_forward() {
     }
     assert!(worst < 2e-3, "largest difference {worst}");
 }
+
+/// A text longer than one window (510 pieces) is encoded window by window and every one of its
+/// characters gets states (none left at zero); a short text's states do not depend on the long
+/// batch-mate beyond float noise; more texts than one run takes are split over runs.
+#[test]
+fn e5_long_texts_and_many_texts_fill_every_character() {
+    let enc = e5();
+    let long = "肝右叶见低密度灶，边界清。".repeat(120);
+    let short = "双肾未见异常";
+    let both = enc.char_states(&[&long, short]).unwrap();
+    let n = long.chars().count();
+    assert!(enc.tokenizer().tokenize(&long).ids.len() > 2 * quarry_models::token_encoder::WINDOW);
+    assert_eq!(both[0].shape()[0], n);
+    for c in 0..n {
+        let row = both[0].slice(ndarray::s![c, .., ..]);
+        assert!(row.iter().all(|x| x.is_finite()), "char {c}");
+        assert!(row.iter().any(|&x| x != 0.0), "char {c} has no states");
+    }
+    let alone = enc.char_states(&[short]).unwrap();
+    let diff = (&both[1] - &alone[0]).iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(diff < 1e-3, "batch-mate changed a text's states by {diff}");
+    // 40 texts: two runs of at most ROWS_PER_RUN rows; same states as one at a time
+    let many: Vec<String> = (0..40).map(|i| format!("第{i}号病人，肝脏大小正常")).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let all = enc.char_states(&refs).unwrap();
+    for (i, t) in refs.iter().enumerate().step_by(13) {
+        let one = enc.char_states(&[t]).unwrap();
+        let d = (&all[i] - &one[0]).iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(d < 1e-3, "text {i}: {d}");
+    }
+}
