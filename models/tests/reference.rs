@@ -328,10 +328,14 @@ fn e5_long_texts_and_many_texts_fill_every_character() {
         assert!(row.iter().any(|&x| x != 0.0), "char {c} has no states");
     }
     let alone = enc.char_states(&[short]).unwrap();
-    let diff = (&both[1] - &alone[0]).iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = (&both[1] - &alone[0])
+        .iter()
+        .fold(0f32, |m, x| m.max(x.abs()));
     assert!(diff < 1e-3, "batch-mate changed a text's states by {diff}");
     // 40 texts: two runs of at most ROWS_PER_RUN rows; same states as one at a time
-    let many: Vec<String> = (0..40).map(|i| format!("第{i}号病人，肝脏大小正常")).collect();
+    let many: Vec<String> = (0..40)
+        .map(|i| format!("第{i}号病人，肝脏大小正常"))
+        .collect();
     let refs: Vec<&str> = many.iter().map(String::as_str).collect();
     let all = enc.char_states(&refs).unwrap();
     for (i, t) in refs.iter().enumerate().step_by(13) {
