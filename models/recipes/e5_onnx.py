@@ -32,26 +32,21 @@ import e5_packed  # noqa: E402
 def bert_weights(m):
     """The packed model under bert_onnx's (normalized BERT) tensor names, float32, without the
     word table (passed as Q4 blocks)."""
-    H, FF = m.H, m.FF
-    w = {
-        "embeddings.position_embeddings.weight": m.f32("emb.pos").reshape(-1, H),
-        "embeddings.token_type_embeddings.weight": m.f32("emb.type").reshape(-1, H),
-        "embeddings.LayerNorm.weight": m.f32("emb.ln.w"),
-        "embeddings.LayerNorm.bias": m.f32("emb.ln.b"),
+    w = m.weights(word=False)
+    out = {
+        "embeddings.position_embeddings.weight": w["pos"],
+        "embeddings.token_type_embeddings.weight": w["type"],
+        "embeddings.LayerNorm.weight": w["eln_w"],
+        "embeddings.LayerNorm.bias": w["eln_b"],
     }
     names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
-    shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
+             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
+             "aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for l in range(m.NL):
-        p = f"encoder.layer.{l}"
-        for s, n in names.items():
-            w[f"{p}.{n}.weight"] = m.q4(f"l{l}.{s}.w", *shapes[s])
-            w[f"{p}.{n}.bias"] = m.f32(f"l{l}.{s}.b")
-        w[f"{p}.attention.output.LayerNorm.weight"] = m.f32(f"l{l}.aln.w")
-        w[f"{p}.attention.output.LayerNorm.bias"] = m.f32(f"l{l}.aln.b")
-        w[f"{p}.output.LayerNorm.weight"] = m.f32(f"l{l}.oln.w")
-        w[f"{p}.output.LayerNorm.bias"] = m.f32(f"l{l}.oln.b")
-    return w
+        for short, long in names.items():
+            out[f"encoder.layer.{l}.{long}.weight"] = w[f"l{l}.{short}.w"]
+            out[f"encoder.layer.{l}.{long}.bias"] = w[f"l{l}.{short}.b"]
+    return out
 
 
 def word_q4(m):

@@ -124,16 +124,14 @@ class E5Model:
         dtype, count, off, nbytes = self.tensors[name]
         return dequant_q4(self.buf[off:off + nbytes], rows, cols)
 
-    def weights(self, vocab_rows=None):
-        """float32 arrays; `vocab_rows` restricts the word table to those piece ids."""
+    def weights(self, word=True):
+        """float32 arrays under the packed file's names (`word=False` leaves out the 250k-row
+        word table, which e5_onnx.py keeps 4-bit)."""
         H, FF = self.H, self.FF
-        word = self.q4("emb.word", self.VOC, H)
-        if vocab_rows is not None:
-            word = word[np.asarray(vocab_rows)]
         w = {
-            "word": word,
+            **({"word": self.q4("emb.word", self.VOC, H)} if word else {}),
             "pos": self.f32("emb.pos").reshape(-1, H),
-            "type": self.f32("emb.type").reshape(-1, H)[0],
+            "type": self.f32("emb.type").reshape(-1, H),
             "eln_w": self.f32("emb.ln.w"),
             "eln_b": self.f32("emb.ln.b"),
         }
@@ -222,6 +220,43 @@ def char_pieces(own, n):
     return out
 
 
+WINDOW = 510  # pieces per encoder row: 512 positions minus <s> and </s>
+
+
+def windows(tok, texts):
+    """Encoder rows of `texts` (FORMAT.md "e5 features"): (rows: piece ids with <s> ... </s>,
+    where: (text index, window start) per row, maps: char_pieces per text or None)."""
+    rows, where, maps = [], [], []
+    for ti, tx in enumerate(texts):
+        ids, own = tok.tokenize(tx)
+        maps.append(char_pieces(own, len(tx)))
+        if maps[-1]:
+            for s in range(0, len(ids), WINDOW):
+                where.append((ti, s))
+                rows.append([tok.bos] + ids[s:s + WINDOW] + [tok.eos])
+    return rows, where, maps
+
+
+def padded(tok, rows):
+    """int64 (input_ids, attention_mask) of rows padded with <pad> to the longest."""
+    width = max(len(x) for x in rows)
+    ids = np.full((len(rows), width), tok.pad, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for k, x in enumerate(rows):
+        ids[k, :len(x)] = x
+        mask[k, :len(x)] = 1
+    return ids, mask
+
+
+def scatter(out, hs, where, maps):
+    """Copy each character's piece states from `hs` [rows, width, layers, H] (rows in the order
+    of `where`) into out[text][char]."""
+    for r, (ti, s) in enumerate(where):
+        for c, k in enumerate(maps[ti]):
+            if s <= k < s + WINDOW:
+                out[ti][c] = hs[r, 1 + k - s]
+
+
 def torch_encoder(w, device="cpu"):
     import torch
 
@@ -240,7 +275,7 @@ def forward(t, ids, nl, nh, eps, layers_out=(-1,)):
     H = t["eln_w"].shape[0]
     hd = H // nh
     pos = torch.arange(T, device=ids.device).unsqueeze(0).expand(B, T)
-    x = F.embedding(ids, t["word"]) + t["pos"][pos] + t["type"]
+    x = F.embedding(ids, t["word"]) + t["pos"][pos] + t["type"][0]
     x = F.layer_norm(x, (H,), t["eln_w"], t["eln_b"], eps)
     bias = (~mask).float()[:, None, None, :] * -1e9
     outs = []

@@ -51,29 +51,13 @@ def main():
     def e5_states(batch_texts):
         """[B, T, L, 384] per-character states (FORMAT.md "e5 features"), one torch run."""
         m, t = e5
-        toks = [m.tokenize(x) for x in batch_texts]
-        rows, where = [], []
-        for r, (ids, own) in enumerate(toks):
-            for s0 in range(0, len(ids), 510):
-                where.append((r, s0))
-                rows.append([m.bos] + ids[s0:s0 + 510] + [m.eos])
-        w = max(len(x) for x in rows)
-        ids = torch.full((len(rows), w), m.pad, dtype=torch.long)
-        for k, x in enumerate(rows):
-            ids[k, :len(x)] = torch.tensor(x)
-        hs = e5_packed.forward(t, ids, m.NL, m.NH, m.eps, [l - 1 for l in layers])[0].permute(1, 2, 0, 3)
-        out = torch.zeros(len(batch_texts), max(len(x) for x in batch_texts), len(layers), hs.shape[-1])
-        first = {}
-        for k, (r, s0) in enumerate(where):
-            first.setdefault(r, k)
-        for r, x in enumerate(batch_texts):
-            cp = e5_packed.char_pieces(toks[r][1], len(x))
-            if cp is None:
-                continue
-            rowk = torch.tensor([first[r] + p // 510 for p in cp])
-            pos = torch.tensor([1 + p % 510 for p in cp])
-            out[r, :len(x)] = hs[rowk, pos]
-        return out
+        out = np.zeros((len(batch_texts), max(len(x) for x in batch_texts), len(layers), m.H), np.float32)
+        rows, where, maps = e5_packed.windows(m.tok, batch_texts)
+        if rows:
+            ids, _ = e5_packed.padded(m.tok, rows)
+            hs = e5_packed.forward(t, torch.from_numpy(ids), m.NL, m.NH, m.eps, [l - 1 for l in layers])[0]
+            e5_packed.scatter(out, hs.permute(1, 2, 0, 3).numpy(), where, maps)
+        return torch.from_numpy(out)
     vocab = json.load(open(os.path.join(args.artifact, "vocab.json"), encoding="utf-8"))["chars"]
     index = {c: i for i, c in enumerate(vocab)}
     lex = Lexicon.load(os.path.join(args.artifact, "lexicon.tsv"))

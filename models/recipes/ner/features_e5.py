@@ -24,52 +24,26 @@ import e5_packed as e5  # noqa: E402
 from train import chunk  # noqa: E402
 
 
-def char_states(model, t, texts, layers, batch_tokens=4096, max_tokens=510):
-    """{text: float16 [len(text), len(layers), H]} for each distinct text."""
+def char_states(model, t, texts, layers, batch_tokens=4096):
+    """{text: float16 [len(text), len(layers), H]} for each distinct text. Rows of all texts,
+    sorted by length, run in groups of about `batch_tokens` positions."""
     uniq = sorted(set(texts), key=len)
-    items = []  # (text, window ids, window owners, window char span)
-    for tx in uniq:
-        ids, own = model.tokenize(tx)
-        for s in range(0, max(len(ids), 1), max_tokens):
-            # the window's own pieces, then the first owner after it (where its last piece ends)
-            after = next((x for x in own[s + max_tokens:] if x >= 0), len(tx))
-            items.append((tx, ids[s:s + max_tokens], own[s:s + max_tokens] + [after]))
-    out = {tx: np.zeros((len(tx), len(layers), model.H), np.float16) for tx in uniq}
-    filled = {tx: np.zeros(len(tx), bool) for tx in uniq}
-    order = sorted(range(len(items)), key=lambda k: len(items[k][1]))
+    rows, where, maps = e5.windows(model.tok, uniq)
+    out = [np.zeros((len(tx), len(layers), model.H), np.float16) for tx in uniq]
+    order = sorted(range(len(rows)), key=lambda k: len(rows[k]))
     t0 = time.time()
-    done = 0
     k = 0
     while k < len(order):
-        n = len(items[order[k]][1]) + 2
-        b = max(1, batch_tokens // n)
-        group = order[k:k + b]
-        k += b
-        T = max(len(items[g][1]) for g in group) + 2
-        ids = torch.full((len(group), T), model.pad, dtype=torch.long)
-        for r, g in enumerate(group):
-            row = [model.bos] + items[g][1] + [model.eos]
-            ids[r, :len(row)] = torch.tensor(row)
+        group = order[k:k + max(1, batch_tokens // len(rows[order[k]]))]
+        k += len(group)
+        ids, _ = e5.padded(model.tok, [rows[g] for g in group])
         with torch.no_grad():
-            hs, _ = e5.forward(t, ids, model.NL, model.NH, model.eps, layers_out=[l - 1 for l in layers])
-        hs = hs.permute(1, 2, 0, 3).numpy().astype(np.float16)  # [B, T, L, H]
-        for r, g in enumerate(group):
-            tx, wids, own = items[g]
-            arr, fl = out[tx], filled[tx]
-            for j, o in enumerate(own[:-1]):
-                if o >= 0:
-                    end = next(x for x in own[j + 1:] if x >= 0)
-                    arr[o:end] = hs[r, j + 1]
-                    fl[o:end] = True
-        done += len(group)
-        if done % 2000 < len(group):
-            print(f"  {done}/{len(items)} windows, {time.time() - t0:.0f}s", flush=True)
-    for tx in uniq:  # characters before the first piece (normalized away): next piece's state
-        fl = filled[tx]
-        if not fl.all() and fl.any():
-            first = int(np.argmax(fl))
-            out[tx][:first] = out[tx][first]
-    return out
+            hs, _ = e5.forward(t, torch.from_numpy(ids), model.NL, model.NH, model.eps,
+                               layers_out=[l - 1 for l in layers])
+        e5.scatter(out, hs.permute(1, 2, 0, 3).numpy().astype(np.float16), [where[g] for g in group], maps)
+        if k % 2000 < len(group):
+            print(f"  {k}/{len(rows)} windows, {time.time() - t0:.0f}s", flush=True)
+    return dict(zip(uniq, out))
 
 
 def main():

@@ -25,9 +25,6 @@ import e5_packed  # noqa: E402
 from features import Lexicon, batch, spans, viterbi  # noqa: E402
 
 
-E5_WINDOW = 510  # pieces per e5 row (+ <s> and </s> = the model's 512 positions)
-
-
 class E5Features:
     """FORMAT.md "e5 features": the multilingual-e5-small layers ONNX (`quarry models fetch`)
     with the tokenizer from its metadata."""
@@ -47,32 +44,13 @@ class E5Features:
     def batch(self, texts):
         """float32 [len(texts), max chars, layers, 384]: every character's piece states (one
         run over all windows of all texts, rows padded with <pad>)."""
-        rows, where = [], []
-        for r, tx in enumerate(texts):
-            ids, own = self.tok.tokenize(tx)
-            for s in range(0, len(ids), E5_WINDOW):
-                where.append((r, s, own))
-                rows.append([self.tok.bos] + ids[s:s + E5_WINDOW] + [self.tok.eos])
-        t = max(len(x) for x in rows)
-        ids = np.full((len(rows), t), self.tok.pad, dtype=np.int64)
-        mask = np.zeros((len(rows), t), dtype=np.int64)
-        for k, x in enumerate(rows):
-            ids[k, :len(x)] = x
-            mask[k, :len(x)] = 1
-        hs = self.sess.run(["hidden_layers"], {"input_ids": ids, "attention_mask": mask,
-                                               "token_type_ids": np.zeros_like(ids)})[0]
-        out = np.zeros((len(texts), max(len(x) for x in texts), len(self.layers), hs.shape[-1]), np.float32)
-        firsts = {}
-        for k, (r, s, own) in enumerate(where):
-            firsts.setdefault(r, []).append((k, s))
-        for r, tx in enumerate(texts):
-            own = where[firsts[r][0][0]][2]
-            cp = e5_packed.char_pieces(own, len(tx))
-            if cp is None:
-                continue
-            for c, p in enumerate(cp):
-                k = firsts[r][p // E5_WINDOW][0]
-                out[r, c] = hs[k, 1 + p % E5_WINDOW]
+        out = np.zeros((len(texts), max(len(x) for x in texts), len(self.layers), 384), np.float32)
+        rows, where, maps = e5_packed.windows(self.tok, texts)
+        if rows:
+            ids, mask = e5_packed.padded(self.tok, rows)
+            hs = self.sess.run(["hidden_layers"], {"input_ids": ids, "attention_mask": mask,
+                                                   "token_type_ids": np.zeros_like(ids)})[0]
+            e5_packed.scatter(out, hs, where, maps)
         return out
 
 
