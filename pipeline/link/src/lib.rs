@@ -31,7 +31,9 @@ pub mod task;
 pub mod terminology;
 
 pub use dense::DenseIndex;
-pub use linker::{Generator, Linked, Linker, System, DEFAULT_NGRAM_WEIGHT, DENSE_MODEL};
+pub use linker::{
+    Generator, Linked, Linker, System, DEFAULT_NGRAM_WEIGHT, DENSE_MODEL, DENSE_MODEL_ZH,
+};
 pub use multi::SetRule;
 pub use ngram::{Candidate, NgramConfig, NgramIndex};
 pub use rank::Ranker;

