@@ -130,7 +130,7 @@ pub fn load_embedder(
         ModelSpec::Named { id, .. } => registry
             .manifest
             .model(id)
-            .is_ok_and(|m| m.family == "token-encoder"),
+            .is_ok_and(|m| m.family.parse::<Family>().ok() == Some(Family::TokenEncoder)),
         ModelSpec::Dir(_) => false,
     };
     if token_encoder {

@@ -285,13 +285,7 @@ fn e5_tokenizer_matches_the_python_recipe() {
 #[test]
 fn e5_char_states_match_the_torch_forward() {
     let enc = e5();
-    let rows: Vec<serde_json::Value> = serde_json::from_str(
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_states.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_value(reference("e5_states.json")).unwrap();
     let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
     // all three in one run: padding and batch-mates must not matter beyond float noise
     let got = enc.char_states(&texts).unwrap();
@@ -355,13 +349,8 @@ fn e5_sentence_embeddings_match_the_package_engine() {
     let spec = "multilingual-e5-small".parse().unwrap();
     let emb = quarry_models::embed::load_embedder(&reg, &spec, &opts(true)).unwrap();
     assert_eq!(emb.name(), "multilingual-e5-small:layers+query");
-    let rows: Vec<serde_json::Value> = serde_json::from_str(
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference/e5_sentence.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_value(reference("e5_sentence.json")).unwrap();
     let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
     assert!(rows.iter().any(|r| r["tokens"].as_u64().unwrap() > 512));
     let got = emb.embed(&texts).unwrap();

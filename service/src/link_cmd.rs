@@ -96,12 +96,17 @@ pub fn task_memory(task: Task) -> Result<Vec<quarry_link::LabelledMention>> {
 pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
     let shared = quarry_core::shared_data::dir();
     let task = a.task.as_deref().map(Task::parse).transpose()?;
-    let linker = match (&a.terminology, task) {
+    // the dense generator's encoder unless --dense-model: the task's, else the terminology's
+    let (linker, default_dense) = match (&a.terminology, task) {
         (Some(t), None) => {
             if a.system.memory {
                 bail!("+memory adds a task's training mentions: use it with --task");
             }
-            Linker::open(TerminologySource::parse(t)?, a.path.as_deref(), &shared, false)?
+            let source = TerminologySource::parse(t)?;
+            (
+                Linker::open(source, a.path.as_deref(), &shared, false)?,
+                source.dense_model(),
+            )
         }
         (None, Some(task)) => {
             let memory = if a.system.memory {
@@ -114,19 +119,14 @@ pub fn run(ctx: &Ctx, a: LinkCmdArgs) -> Result<i32> {
             if a.system.memory {
                 tracing::info!(mentions = stats.mentions, added = stats.added, created = stats.created, unknown = stats.unknown, "memory: the task's training mentions joined the terminology");
             }
-            linker
+            (linker, task.dense_model())
         }
         _ => bail!("pass --terminology NAME (icd10-zh, procedures, esco, onet, csco) or --task NAME (chip-cdn, procedures, jobbert, csco)"),
     };
-    let dense_model = a.dense_model.clone().unwrap_or_else(|| match task {
-        Some(t) => t.dense_model().to_string(),
-        None => a
-            .terminology
-            .as_deref()
-            .and_then(|t| TerminologySource::parse(t).ok())
-            .map_or(quarry_link::DENSE_MODEL, TerminologySource::dense_model)
-            .to_string(),
-    });
+    let dense_model = a
+        .dense_model
+        .clone()
+        .unwrap_or_else(|| default_dense.to_string());
     let linker = attach_dense(
         ctx,
         linker,

@@ -10,11 +10,16 @@ use quarry_models::registry::Registry;
 use quarry_models::{EncoderOptions, Manifest, ModelHome, ModelSpec};
 use std::sync::Arc;
 
-fn embedder() -> SentenceEmbedder {
-    let reg = Registry::new(
+/// The models of the quarry home (`quarry models fetch`).
+fn registry() -> Registry {
+    Registry::new(
         Manifest::builtin(),
         ModelHome::new(QuarryConfig::default().resolved_home()),
-    );
+    )
+}
+
+fn embedder() -> SentenceEmbedder {
+    let reg = registry();
     // fp32: int8's dynamic quantization scales activations per batch, so a text's vector
     // would depend on the other texts of its batch (by up to 0.03 in cosine)
     let spec: ModelSpec = "all-minilm-l6-v2:fp32".parse().unwrap();
@@ -158,10 +163,7 @@ fn the_jobbert_encoder_is_batch_independent_and_reads_vacancy_titles() {
     for f in quarry_models::artifacts::verify_named(name) {
         assert_eq!(f.status, "ok", "{name}: {}", f.path.display());
     }
-    let reg = Registry::new(
-        Manifest::builtin(),
-        ModelHome::new(QuarryConfig::default().resolved_home()),
-    );
+    let reg = registry();
     let opts = EncoderOptions {
         batch_size: 16,
         max_length: 64,
@@ -238,10 +240,7 @@ fn the_chinese_dense_generator_reads_icd_names() {
         TerminologySource::Esco.dense_model(),
         quarry_link::DENSE_MODEL
     );
-    let reg = Registry::new(
-        Manifest::builtin(),
-        ModelHome::new(QuarryConfig::default().resolved_home()),
-    );
+    let reg = registry();
     let opts = EncoderOptions {
         batch_size: 64,
         ..Default::default()
