@@ -9,13 +9,14 @@
 //!
 //! PAIRS.jsonl holds `{"query", "passage"}` lines grouped by query, as a re-ranking
 //! service sees them. Each query's passages are scored in one `CrossEncoder::score` call
-//! (the query tokenized once, pairs built, batched length-sorted unless `--unsorted`, run,
+//! (the query tokenized once, pairs built, batched length-sorted and cut by cost
+//! (`batch::plan_padded`) unless `--unsorted`, run,
 //! logits returned), which is what `quarry search --rerank` does. The first `--warmup`
 //! queries are run once untimed. Reports pairs/s, process CPU seconds, and the padding
 //! share of the computed positions.
 
 use anyhow::{bail, Context, Result};
-use quarry_models::batch::plan;
+use quarry_models::batch::batches;
 use quarry_models::registry::Registry;
 use quarry_models::rerank::CrossEncoder;
 use quarry_models::{EncoderOptions, Manifest, ModelHome};
@@ -101,7 +102,7 @@ fn main() -> Result<()> {
             .iter()
             .map(|p| ce.pair(&qt, p).ids.len())
             .collect();
-        for ix in plan(&lens, batch, sorted) {
+        for ix in batches(&lens, batch, sorted) {
             let longest = ix.iter().map(|&i| lens[i]).max().unwrap_or(0);
             real += ix.iter().map(|&i| lens[i]).sum::<usize>();
             padded += longest * ix.len();

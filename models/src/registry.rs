@@ -5,7 +5,7 @@
 //! `model.onnx` and `tokenizer.json`, which is how a user with their own exported model
 //! plugs it in.
 
-use crate::batch::{plan, PaddedBatch};
+use crate::batch::{batches, PaddedBatch};
 use crate::error::ModelError;
 use crate::home::ModelHome;
 use crate::manifest::Manifest;
@@ -346,7 +346,7 @@ impl OnnxModel {
     ) -> Result<Vec<T>, ModelError> {
         let lengths: Vec<usize> = encs.iter().map(|e| e.ids.len()).collect();
         let mut slots: Vec<Option<T>> = (0..encs.len()).map(|_| None).collect();
-        for ix in plan(&lengths, self.opts.batch_size, sort) {
+        for ix in batches(&lengths, self.opts.batch_size, sort) {
             let b = PaddedBatch::build(encs, &ix, self.pad_id);
             let shape = vec![b.batch as i64, b.seq as i64];
             let mut inputs = ort::inputs![

@@ -5,8 +5,9 @@
 //! * **Pairs** follow [`PairRule`]: `[CLS] query [SEP] passage [SEP]`, the query cut to
 //!   `max_query` tokens, the passage to what is left of `max_length`, so truncation takes
 //!   from the passage first. The query is tokenized once per call, not once per passage.
-//! * **Batches** are length-sorted and padded only to their own longest pair (see
-//!   [`crate::batch`]), so almost no compute goes to padding; `sort_by_length = false`
+//! * **Batches** are length-sorted, cut where the padding saved outweighs one more call,
+//!   and padded only to their own longest pair (see [`crate::batch::plan_padded`]), so
+//!   almost no compute goes to padding; `sort_by_length = false`
 //!   keeps input order (the benchmark's baseline).
 //! * **Concurrency**: the model holds a [`crate::pool::SessionPool`]; concurrent queries
 //!   each borrow a session.
