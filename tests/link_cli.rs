@@ -395,11 +395,14 @@ fn eval_link_exports_groups_and_reranks() {
         "--rerank-depth",
         "4",
         "--rank-generator-weight",
-        "0,1000",
+        "0,1099511627776",
     ]);
-    // a generator weight that dwarfs every logit gives back the generator's order
+    // a generator weight that dwarfs every logit gives back the generator's order: at 2^40
+    // (exact in f32) a logit is below the f32 spacing of `logit + w * score` while one ulp of
+    // a score is not, so the order is the generator's (at 1000, two scores 0.001 apart could
+    // still swap when int8 logits shift with their batch mates, as they do)
     let sweep = &ranked["fusion_sweep"][0];
-    assert_eq!(sweep["generator_weight"], 1000.0, "{ranked}");
+    assert_eq!(sweep["generator_weight"], 1099511627776.0, "{ranked}");
     assert_eq!(sweep["acc@1"], plain["acc@1"], "{ranked}");
     assert_eq!(sweep["mrr"], plain["mrr"], "{ranked}");
     assert!(
