@@ -10,15 +10,23 @@ use crate::tokenizer::Encoded;
 
 /// Splits `0..lengths.len()` into batches of indices; with `sort`, by descending length.
 pub fn plan(lengths: &[usize], batch_size: usize, sort: bool) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    if sort {
-        // Stable, so equal lengths keep input order (deterministic batches).
-        order.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]));
-    }
+    let order: Vec<usize> = if sort {
+        longest_first(lengths)
+    } else {
+        (0..lengths.len()).collect()
+    };
     order
         .chunks(batch_size.max(1))
         .map(|c| c.to_vec())
         .collect()
+}
+
+/// Indices by descending length; stable, so equal lengths keep input order (deterministic
+/// batches). Both plans cut this order.
+fn longest_first(lengths: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]));
+    order
 }
 
 /// The fixed cost of one inference call, in token positions: what a further cut of a sorted
@@ -36,8 +44,7 @@ pub const CALL_COST_TOKENS: usize = 16;
 pub fn plan_padded(lengths: &[usize], max_batch: usize, call_cost: usize) -> Vec<Vec<usize>> {
     let n = lengths.len();
     let max_batch = max_batch.max(1);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]));
+    let order = longest_first(lengths);
     // best[j]: the cheapest cost of the first j sorted items; cut[j]: where its last batch starts
     let mut best = vec![u64::MAX; n + 1];
     let mut cut = vec![0usize; n + 1];

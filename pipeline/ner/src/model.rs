@@ -485,7 +485,8 @@ impl NerModel {
         let lengths: Vec<usize> = units.iter().map(|u| u.end - u.start).collect();
         let mut out: Vec<Vec<Entity>> = vec![Vec::new(); texts.len()];
         // Length-sorted, cut where the padding saved outweighs a call (`plan_padded`): against
-        // fixed chunks of the sorted order, 1.45x the sentences/s at batch 32 (BENCHMARKS.md).
+        // fixed chunks of the sorted order, 1.52x / 1.37x the sentences/s at batch 32 on one / two
+        // threads (BENCHMARKS.md).
         for mut batch in quarry_models::batch::batches(&lengths, self.opts.batch_size.max(1), true)
         {
             // Shortest row first inside a batch: ONNX Runtime's LSTM with `sequence_lens` ran
