@@ -78,14 +78,23 @@ class CRF(nn.Module):
             score = score + s * maskf[:, i]
         last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
         score = score + self.end[last]
-        # partition
+        return (self.log_partition(em, mask) - score).mean()
+
+    def log_partition(self, em, mask):
+        """log Z per sentence (forward algorithm); em [B,T,K], mask [B,T] bool."""
         alpha = self.start.unsqueeze(0) + em[:, 0]
-        for i in range(1, t):
+        for i in range(1, em.shape[1]):
             nxt = torch.logsumexp(alpha.unsqueeze(2) + self.trans.unsqueeze(0), dim=1) + em[:, i]
             m = mask[:, i].unsqueeze(1)
             alpha = torch.where(m, nxt, alpha)
-        logz = torch.logsumexp(alpha + self.end.unsqueeze(0), dim=1)
-        return (logz - score).mean()
+        return torch.logsumexp(alpha + self.end.unsqueeze(0), dim=1)
+
+    def nll_partial(self, em, allowed, mask):
+        """Mean negative log-likelihood of partial labels (Tsuboi et al. 2008; Yang et al.
+        2018): -log of the probability mass of every path whose tag at each position is one of
+        `allowed` [B,T,K] bool. With one allowed tag per position this equals `nll`."""
+        constrained = em.masked_fill(~allowed, -1e4)
+        return (self.log_partition(em, mask) - self.log_partition(constrained, mask)).mean()
 
 
 def load_checkpoint(work, ckpt):

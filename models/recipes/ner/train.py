@@ -243,6 +243,12 @@ def main():
     ap.add_argument("--aux", nargs="*", default=[],
                     help="auxiliary data sets PATH (BIO) or cmeee:PATH, each trained through its own output "
                          "layer + CRF on the shared encoder (multi-task); only the main head is exported")
+    ap.add_argument("--partial", nargs="*", default=[],
+                    help="partially labelled sentences (JSONL {text, allowed: a list of allowed tags per "
+                         "character}, e.g. pseudo_label.py's output), trained through the main head with the "
+                         "partial-label CRF likelihood")
+    ap.add_argument("--partial-share", type=float, default=1.0,
+                    help="share of the partially labelled batches used per epoch")
     ap.add_argument("--aux-share", type=float, default=0.5,
                     help="share of each auxiliary set's batches used per epoch")
     ap.add_argument("--augment", type=int, default=0, help="mention-replacement copies per training sentence")
@@ -342,6 +348,32 @@ def main():
         ab = [order_a[s : s + args.batch] for s in range(0, len(order_a), args.batch)]
         aux.append((data, torch.nn.Linear(2 * args.hidden, len(atags)).to(dev_t), CRF(len(atags)).to(dev_t), ab))
         print(f"aux {spec}: {len(data)} sentences, {len(atags)} tags", flush=True)
+    partial, partial_allowed, partial_batches = [], [], []
+    for p in args.partial:
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                text, allowed = rec["text"], rec["allowed"]
+                if len(allowed) != len(text):
+                    raise SystemExit(f"{p}: {len(allowed)} allowed-tag lists for {len(text)} characters")
+                m = np.zeros((len(text), len(tags)), dtype=bool)
+                for i, ts in enumerate(allowed):
+                    for t in ts:
+                        if t not in tag_ix:
+                            raise SystemExit(f"{p}: tag {t} not in --types")
+                        m[i, tag_ix[t]] = True
+                if not m.any(1).all():
+                    raise SystemExit(f"{p}: a character with no allowed tag")
+                partial_allowed.append(m)
+                partial.append((list(text), ["O"] * len(text)))
+    if args.limit:
+        partial, partial_allowed = partial[: args.limit], partial_allowed[: args.limit]
+    if partial:
+        partial = featurize(partial, index, lex, args.max_words, tag_ix, bigram_index)
+        order_p = sorted(range(len(partial)), key=lambda k: len(partial[k][0]))
+        partial_batches = [order_p[s : s + args.batch] for s in range(0, len(order_p), args.batch)]
+        amb = sum(int((m.sum(1) > 1).sum()) for m in partial_allowed) / max(1, sum(len(m) for m in partial_allowed))
+        print(f"partial: {len(partial)} sentences, {amb:.1%} of characters with several allowed tags", flush=True)
     if args.init:
         state = torch.load(args.init, map_location=dev_t)
         own = net.state_dict()
@@ -381,16 +413,25 @@ def main():
             pick = list(ab)
             random.shuffle(pick)
             plan += [(a, bi) for bi in pick[: int(len(pick) * args.aux_share)]]
+        if partial_batches:
+            pick = list(partial_batches)
+            random.shuffle(pick)
+            plan += [(-2, bi) for bi in pick[: int(len(pick) * args.partial_share)]]
         random.shuffle(plan)
         total, done = 0.0, 0
         for src, bi in plan:
-            data = train if src < 0 else aux[src][0]
+            data = train if src == -1 else partial if src == -2 else aux[src][0]
             ci, li, lw, ln, y, bg, ex = collate([data[k] for k in bi], args.max_words, dev_t)
             if bg is not None and args.bigram_drop > 0:
                 bg = bg.masked_fill(torch.rand(bg.shape).to(dev_t) < args.bigram_drop, 0)
             mask = torch.arange(ci.shape[1], device=dev_t).unsqueeze(0) < ln.to(dev_t).unsqueeze(1)
-            if src < 0:
+            if src == -1:
                 loss = crf.nll(net(ci, li, lw, ln, bg, ex), y, mask)
+            elif src == -2:
+                allowed = np.ones((len(bi), ci.shape[1], len(tags)), dtype=bool)
+                for r, k in enumerate(bi):
+                    allowed[r, : len(partial_allowed[k])] = partial_allowed[k]
+                loss = crf.nll_partial(net(ci, li, lw, ln, bg, ex), torch.from_numpy(allowed).to(dev_t), mask)
             else:
                 _, head, acrf, _ = aux[src]
                 loss = acrf.nll(head(net.drop(net.encode(ci, li, lw, ln, bg, ex))), y, mask)
@@ -405,7 +446,7 @@ def main():
                             ema[k].mul_(args.ema).add_(v, alpha=1 - args.ema)
                         else:
                             ema[k].copy_(v)
-            if src < 0:
+            if src == -1:
                 total += float(loss) * len(bi)
             done += 1
             if done % 50 == 0:
