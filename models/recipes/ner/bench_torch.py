@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bio  # noqa: E402
 import e5_packed  # noqa: E402
-from features import Lexicon, batch, spans, viterbi  # noqa: E402
+from features import Lexicon, batch, constrain_bio, spans, viterbi  # noqa: E402
 from model import load_checkpoint  # noqa: E402
 
 
@@ -42,6 +42,7 @@ def main():
     tags = state["tags"]
     tr, st, en = (torch.stack([s["crf"][k] for _, s in members]).mean(0).numpy().astype(np.float32)
                   for k in ("trans", "start", "end"))
+    tr, st = constrain_bio(tags, tr, st)  # as predict_onnx.py and pipeline/ner decode
     layers = next((s["e5_layers"] for _, s in members if s.get("e5_layers")), None)
     e5 = None
     if layers:

@@ -186,6 +186,26 @@ def viterbi(emissions, transitions, start, end):
     return path
 
 
+BLOCKED = np.float32(-1e4)
+
+
+def constrain_bio(tags, transitions, start):
+    """FORMAT.md "Decoding": float32 copies of the transition and start scores under which no
+    path is invalid BIO. An inside tag (any tag but `O` whose prefix is not `B`) of type X may
+    follow only a tag of type X and never starts a sentence; those scores become -1e4."""
+    tr = np.array(transitions, dtype=np.float32)
+    st = np.array(start, dtype=np.float32)
+    kind = [None if t == "O" else t.split("-", 1) for t in tags]
+    for j, kj in enumerate(kind):
+        if kj is None or kj[0] == "B":
+            continue
+        st[j] = BLOCKED
+        for i, ki in enumerate(kind):
+            if ki is None or ki[1] != kj[1]:
+                tr[i, j] = BLOCKED
+    return tr, st
+
+
 def spans(tags):
     """conlleval / seqeval-default chunking; returns [(start, end, type)] half-open."""
     out = []

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bio  # noqa: E402
 import e5_packed  # noqa: E402
-from features import Lexicon, batch, spans, viterbi  # noqa: E402
+from features import Lexicon, batch, constrain_bio, spans, viterbi  # noqa: E402
 
 
 class E5Features:
@@ -76,10 +76,9 @@ def load(artifact, model_file, threads=1, e5_model=None):
 
 
 def predict(texts, index, lex, crf, cfg, sess, batch_size=32):
-    tr = np.asarray(crf["transitions"], dtype=np.float32)
-    st = np.asarray(crf["start"], dtype=np.float32)
-    en = np.asarray(crf["end"], dtype=np.float32)
     tags = crf["tags"]
+    tr, st = constrain_bio(tags, crf["transitions"], crf["start"])
+    en = np.asarray(crf["end"], dtype=np.float32)
     out = [None] * len(texts)
     order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
     for s in range(0, len(order), batch_size):

@@ -191,6 +191,9 @@ def featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index=None):
 
 
 def evaluate(net, crf, data, tags, max_words, batch=64, device="cpu"):
+    """Strict micro and per-type P/R/F1 on `data`. Model selection decodes with the raw CRF,
+    without FORMAT.md's BIO constraint (as the committed models were selected), so that
+    build.sh keeps reproducing them; predict_onnx.py and pipeline/ner decode with it."""
     net.eval()
     tr = crf.trans.detach().cpu().numpy()
     st = crf.start.detach().cpu().numpy()

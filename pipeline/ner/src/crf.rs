@@ -104,11 +104,14 @@ impl Crf {
                 Tag::Inside(idx)
             });
         }
+        let mut transitions = transitions.concat();
+        let mut start = start;
+        constrain_bio(&parsed, &mut transitions, &mut start);
         Ok(Crf {
             tags,
             parsed,
             types,
-            transitions: transitions.concat(),
+            transitions,
             start,
             end,
         })
@@ -181,6 +184,29 @@ impl Crf {
                 }
             })
             .collect()
+    }
+}
+
+/// The score that FORMAT.md's BIO constraint gives a forbidden step.
+pub const BLOCKED: f32 = -1e4;
+
+/// FORMAT.md "Decoding": an inside tag of type X may follow only a tag of type X and never
+/// starts a sentence, so that every decoded path (and every marginal) is valid BIO. The
+/// forbidden transition and start scores become [`BLOCKED`].
+fn constrain_bio(parsed: &[Tag], transitions: &mut [f32], start: &mut [f32]) {
+    let n = parsed.len();
+    let type_of = |t: Tag| match t {
+        Tag::O => None,
+        Tag::Begin(x) | Tag::Inside(x) => Some(x),
+    };
+    for (j, &tj) in parsed.iter().enumerate() {
+        let Tag::Inside(x) = tj else { continue };
+        start[j] = BLOCKED;
+        for (i, &ti) in parsed.iter().enumerate() {
+            if type_of(ti) != Some(x) {
+                transitions[i * n + j] = BLOCKED;
+            }
+        }
     }
 }
 
@@ -455,6 +481,67 @@ mod tests {
             ]
         );
         assert!(tags_to_spans::<&str>(&[]).is_empty());
+    }
+
+    /// Tags O, B-X, I-X, B-Y, I-Y and whether a path over them is valid BIO.
+    fn two_types() -> Vec<String> {
+        ["O", "B-X", "I-X", "B-Y", "I-Y"].map(String::from).to_vec()
+    }
+
+    fn valid_bio(p: &[usize]) -> bool {
+        // inside tags 2 (X) and 4 (Y) must follow their own type: 1/2 for X, 3/4 for Y
+        p.iter().enumerate().all(|(t, &j)| match j {
+            2 => t > 0 && matches!(p[t - 1], 1 | 2),
+            4 => t > 0 && matches!(p[t - 1], 3 | 4),
+            _ => true,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_is_the_best_valid_bio_path(
+            (len, e, tr, st, en) in (1usize..6).prop_flat_map(|len| {
+                let v = |k: usize| proptest::collection::vec(-3.0f32..3.0, k);
+                (Just(len), v(len * 5), v(25), v(5), v(5))
+            })
+        ) {
+            let rows: Vec<Vec<f32>> = tr.chunks(5).map(<[f32]>::to_vec).collect();
+            let crf = Crf::new(two_types(), rows, st.clone(), en.clone()).unwrap();
+            let path = crf.viterbi(&e, len);
+            prop_assert!(valid_bio(&path), "{path:?}");
+            // best among the valid paths under the raw (unconstrained) scores
+            let best = all_paths(len, 5)
+                .into_iter()
+                .filter(|p| valid_bio(p))
+                .map(|p| path_score(&p, &e, &tr, &st, &en, 5))
+                .fold(f32::NEG_INFINITY, f32::max);
+            prop_assert_eq!(path_score(&path, &e, &tr, &st, &en, 5), best);
+            // and no marginal mass on an invalid start
+            let m = crf.marginals(&e, len);
+            prop_assert!(m[2] < 1e-12 && m[4] < 1e-12, "{:?}", &m[..5]);
+        }
+    }
+
+    #[test]
+    fn inside_tags_never_start_or_follow_another_type() {
+        // emissions that want I-X first and I-Y right after O: the raw Viterbi takes them
+        let mut e = vec![0.0f32; 3 * 5];
+        e[2] = 9.0; // t0: I-X
+        e[5] = 1.0; // t1: O
+        e[10 + 4] = 9.0; // t2: I-Y
+        let z = vec![vec![0.0; 5]; 5];
+        let raw = viterbi(&e, 3, &z.concat(), &[0.0; 5], &[0.0; 5], 5);
+        assert_eq!(raw, vec![2, 0, 4]);
+        let crf = Crf::new(two_types(), z, vec![0.0; 5], vec![0.0; 5]).unwrap();
+        // constrained: O first (I-X may not start; O wins its tie with B-X), then B-Y gives up
+        // O's 1.0 so that I-Y's 9.0 can follow it
+        assert_eq!(crf.viterbi(&e, 3), vec![0, 3, 4]);
+        let spans: Vec<(usize, usize, usize)> = crf
+            .decode(&e, 3)
+            .iter()
+            .map(|s| (s.start, s.end, s.label))
+            .collect();
+        assert_eq!(spans, vec![(1, 3, 1)]);
     }
 
     #[test]
