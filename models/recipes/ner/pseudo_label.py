@@ -92,6 +92,8 @@ def main():
     tags = members[0][2]
     if any(t != tags for _, _, t in members):
         raise SystemExit("members need the same tag set")
+    # the raw CRF scores, without FORMAT.md's BIO constraint: the measured pseudo labels
+    # (the model card's self-training section) were decoded this way
     mean = {k: np.mean([c[k] for _, c, _ in members], 0) for k in ("trans", "start", "end")}
     ambiguous = total = 0
     counts = {}

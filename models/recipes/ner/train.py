@@ -190,6 +190,37 @@ def featurize_folds(train_sents, args, index, lex, tag_ix, bigram_index=None):
     return out
 
 
+def length_batches(data, size):
+    """Index batches of `size` over `data` sorted by sentence length (stable): similar lengths
+    share a batch, so little padding is computed."""
+    order = sorted(range(len(data)), key=lambda k: len(data[k][0]))
+    return [order[s : s + size] for s in range(0, len(order), size)]
+
+
+def read_partial(paths, tag_ix):
+    """Partially labelled sentences (JSONL `{text, allowed}`, one list of allowed tags per
+    character): ([(chars, all-O tags)], [bool mask [T, K]]). Bad lines stop with the reason."""
+    sents, masks = [], []
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                text, allowed = rec["text"], rec["allowed"]
+                if len(allowed) != len(text):
+                    raise SystemExit(f"{p}: {len(allowed)} allowed-tag lists for {len(text)} characters")
+                m = np.zeros((len(text), len(tag_ix)), dtype=bool)
+                for i, ts in enumerate(allowed):
+                    for t in ts:
+                        if t not in tag_ix:
+                            raise SystemExit(f"{p}: tag {t} not in --types")
+                        m[i, tag_ix[t]] = True
+                if not m.any(1).all():
+                    raise SystemExit(f"{p}: a character with no allowed tag")
+                masks.append(m)
+                sents.append((list(text), ["O"] * len(text)))
+    return sents, masks
+
+
 def evaluate(net, crf, data, tags, max_words, batch=64, device="cpu"):
     """Strict micro and per-type P/R/F1 on `data`. Model selection decodes with the raw CRF,
     without FORMAT.md's BIO constraint (as the committed models were selected), so that
@@ -200,10 +231,8 @@ def evaluate(net, crf, data, tags, max_words, batch=64, device="cpu"):
     en = crf.end.detach().cpu().numpy()
     gold, pred = set(), set()
     per = {}
-    order = sorted(range(len(data)), key=lambda k: len(data[k][0]))
     with torch.no_grad():
-        for s in range(0, len(order), batch):
-            idx = order[s : s + batch]
+        for idx in length_batches(data, batch):
             ci, li, lw, ln, _, bi, ex = collate([data[k] for k in idx], max_words, device)
             em = net(ci, li, lw, ln, bi, ex).cpu().numpy()
             for r, k in enumerate(idx):
@@ -347,34 +376,16 @@ def main():
         atags = ["O"] + sorted({t for _, tg in sents for t in tg if t != "O"}, key=lambda t: (t[2:], t[0]))
         aix = {t: i for i, t in enumerate(atags)}
         data = featurize(chunk(sents, args.chunk), index, lex, args.max_words, aix, bigram_index)
-        order_a = sorted(range(len(data)), key=lambda k: len(data[k][0]))
-        ab = [order_a[s : s + args.batch] for s in range(0, len(order_a), args.batch)]
+        ab = length_batches(data, args.batch)
         aux.append((data, torch.nn.Linear(2 * args.hidden, len(atags)).to(dev_t), CRF(len(atags)).to(dev_t), ab))
         print(f"aux {spec}: {len(data)} sentences, {len(atags)} tags", flush=True)
-    partial, partial_allowed, partial_batches = [], [], []
-    for p in args.partial:
-        with open(p, encoding="utf-8") as f:
-            for line in f:
-                rec = json.loads(line)
-                text, allowed = rec["text"], rec["allowed"]
-                if len(allowed) != len(text):
-                    raise SystemExit(f"{p}: {len(allowed)} allowed-tag lists for {len(text)} characters")
-                m = np.zeros((len(text), len(tags)), dtype=bool)
-                for i, ts in enumerate(allowed):
-                    for t in ts:
-                        if t not in tag_ix:
-                            raise SystemExit(f"{p}: tag {t} not in --types")
-                        m[i, tag_ix[t]] = True
-                if not m.any(1).all():
-                    raise SystemExit(f"{p}: a character with no allowed tag")
-                partial_allowed.append(m)
-                partial.append((list(text), ["O"] * len(text)))
+    partial, partial_allowed = read_partial(args.partial, tag_ix)
+    partial_batches = []
     if args.limit:
         partial, partial_allowed = partial[: args.limit], partial_allowed[: args.limit]
     if partial:
         partial = featurize(partial, index, lex, args.max_words, tag_ix, bigram_index)
-        order_p = sorted(range(len(partial)), key=lambda k: len(partial[k][0]))
-        partial_batches = [order_p[s : s + args.batch] for s in range(0, len(order_p), args.batch)]
+        partial_batches = length_batches(partial, args.batch)
         amb = sum(int((m.sum(1) > 1).sum()) for m in partial_allowed) / max(1, sum(len(m) for m in partial_allowed))
         print(f"partial: {len(partial)} sentences, {amb:.1%} of characters with several allowed tags", flush=True)
     if args.init:
@@ -392,8 +403,7 @@ def main():
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.95)
 
     # length-bucketed batches, shuffled per epoch with the seeded RNG
-    order = sorted(range(len(train)), key=lambda k: len(train[k][0]))
-    batches = [order[s : s + args.batch] for s in range(0, len(order), args.batch)]
+    batches = length_batches(train, args.batch)
     ema = None
     if args.ema > 0:
         ema = {k: v.detach().clone() for k, v in list(net.state_dict().items()) + [("crf." + k, v) for k, v in crf.state_dict().items()]}

@@ -483,11 +483,12 @@ mod tests {
         assert!(tags_to_spans::<&str>(&[]).is_empty());
     }
 
-    /// Tags O, B-X, I-X, B-Y, I-Y and whether a path over them is valid BIO.
+    /// Tags O, B-X, I-X, B-Y, I-Y.
     fn two_types() -> Vec<String> {
         ["O", "B-X", "I-X", "B-Y", "I-Y"].map(String::from).to_vec()
     }
 
+    /// Whether a path over [`two_types`] is valid BIO.
     fn valid_bio(p: &[usize]) -> bool {
         // inside tags 2 (X) and 4 (Y) must follow their own type: 1/2 for X, 3/4 for Y
         p.iter().enumerate().all(|(t, &j)| match j {
